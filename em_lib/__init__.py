@@ -1,0 +1,32 @@
+"""em_lib: the reference library of the EM course.
+
+The contract functions of the course (COURSE.md), importable from here with
+the names and signatures the notebooks' exercises use:
+
+- notebook 01: ``log_joint``, ``log_likelihood``
+- notebook 02: ``jensen_gap``, ``elbo``
+- notebook 03: ``posterior``
+- notebook 04: ``e_step``, ``m_step``, ``fit_em``
+- notebook 06: ``two_coins_em``, ``three_coins_em``
+
+Modules: ``mixture1d`` (the 1-D Gaussian mixture), ``bound`` (Jensen and the
+lower bound), ``mixture_nd`` (multivariate mixtures, notebook 05), ``coins``,
+``datasets``, ``plotting`` (figures, apart from the maths).
+"""
+
+from .bound import elbo, jensen_gap
+from .coins import three_coins_em, two_coins_em
+from .mixture1d import e_step, fit_em, log_joint, log_likelihood, m_step, posterior
+
+__all__ = [
+    "log_joint",
+    "log_likelihood",
+    "jensen_gap",
+    "elbo",
+    "posterior",
+    "e_step",
+    "m_step",
+    "fit_em",
+    "two_coins_em",
+    "three_coins_em",
+]

@@ -1,0 +1,107 @@
+r"""EM beyond Gaussians: two mixtures of coins (notebook 06).
+
+The recipe is the same as for the heights: the E-step is the posterior of the
+hidden coin given what was seen, the M-step maximises the bound, which for
+coins means a responsibility-weighted fraction of heads.
+"""
+
+import numpy as np
+
+from ._checks import as_float_array, check_finite, check_open_unit, check_positive_int
+
+
+def _check_counts(heads, n_tosses):
+    heads = as_float_array(heads, "heads")
+    if heads.ndim != 1 or heads.size == 0:
+        raise ValueError(f"heads must be a non-empty 1-D array of head counts, got shape {heads.shape}")
+    check_finite(heads, "heads")
+    tosses = np.broadcast_to(as_float_array(n_tosses, "n_tosses"), heads.shape)
+    check_finite(tosses, "n_tosses")
+    if (tosses <= 0).any() or (tosses != np.round(tosses)).any():
+        raise ValueError(f"n_tosses must be positive whole numbers, got {n_tosses!r}")
+    if (heads < 0).any() or (heads > tosses).any() or (heads != np.round(heads)).any():
+        raise ValueError("heads must be whole numbers between 0 and n_tosses for each set")
+    return heads, tosses
+
+
+def two_coins_posterior_a(heads, n_tosses, theta_a, theta_b):
+    r"""(m,) probabilities that each set of tosses came from coin A (equal prior).
+
+    :math:`P(A \mid h) = \frac{\theta_A^h(1-\theta_A)^{n-h}}{\theta_A^h(1-\theta_A)^{n-h} + \theta_B^h(1-\theta_B)^{n-h}}`,
+    computed in log space (notebook 06, eq. 6.1).
+    """
+    heads, tosses = _check_counts(heads, n_tosses)
+    theta_a = check_open_unit(theta_a, "theta_a")
+    theta_b = check_open_unit(theta_b, "theta_b")
+    log_a = heads * np.log(theta_a) + (tosses - heads) * np.log1p(-theta_a)
+    log_b = heads * np.log(theta_b) + (tosses - heads) * np.log1p(-theta_b)
+    return 1.0 / (1.0 + np.exp(log_b - log_a))
+
+
+def two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter):
+    r"""``(theta_a, theta_b)`` after ``n_iter`` EM iterations (Do and Batzoglou 2008).
+
+    ``heads`` (m,) holds the heads in each set of ``n_tosses`` tosses; each set
+    came from coin A or coin B with probability 1/2. E-step: the posterior of
+    coin A for each set; M-step (notebook 06, eq. 6.2):
+    :math:`\theta_A = \sum_j P(A\mid h_j) h_j / \sum_j P(A \mid h_j) n_j`, and likewise for B.
+    """
+    heads, tosses = _check_counts(heads, n_tosses)
+    n_iter = check_positive_int(n_iter, "n_iter")
+    for t in range(n_iter):
+        p_a = two_coins_posterior_a(heads, tosses, theta_a, theta_b)
+        p_b = 1.0 - p_a
+        theta_a = float(p_a @ heads / (p_a @ tosses))
+        theta_b = float(p_b @ heads / (p_b @ tosses))
+        for name, value in (("theta_a", theta_a), ("theta_b", theta_b)):
+            if not 0.0 < value < 1.0:
+                raise ValueError(
+                    f"{name} reached {value} at iteration {t}: a coin that always (or never) "
+                    "shows heads makes the other outcome impossible; start from other values"
+                )
+    return theta_a, theta_b
+
+
+def _check_tosses(y):
+    y = as_float_array(y, "y")
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"y must be a non-empty 1-D array of 0/1 outcomes, got shape {y.shape}")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("y must hold only 0 (tails) and 1 (heads)")
+    return y
+
+
+def three_coins_posterior_b(y, pi, p, q):
+    r"""(n,) probabilities :math:`\mu_j` that toss j was made with coin B (Li Hang, eq. 9.5).
+
+    :math:`\mu_j = \frac{\pi p^{y_j}(1-p)^{1-y_j}}{\pi p^{y_j}(1-p)^{1-y_j} + (1-\pi) q^{y_j}(1-q)^{1-y_j}}`.
+    """
+    y = _check_tosses(y)
+    pi, p, q = (check_open_unit(v, name) for v, name in ((pi, "pi"), (p, "p"), (q, "q")))
+    from_b = pi * np.where(y == 1, p, 1.0 - p)
+    from_c = (1.0 - pi) * np.where(y == 1, q, 1.0 - q)
+    return from_b / (from_b + from_c)
+
+
+def three_coins_em(y, pi, p, q, n_iter):
+    r"""``(pi, p, q)`` after ``n_iter`` EM iterations of Li Hang's three-coin model (Example 9.1).
+
+    Coin A (heads with probability ``pi``) chooses coin B (``p``) or coin C (``q``);
+    only the chosen coin's toss ``y`` (0/1) is seen. M-step (Li Hang, eqs. 9.6 to 9.8):
+    :math:`\pi = \frac1n\sum_j\mu_j`, :math:`p = \sum_j\mu_j y_j/\sum_j\mu_j`,
+    :math:`q = \sum_j(1-\mu_j)y_j/\sum_j(1-\mu_j)`.
+    """
+    y = _check_tosses(y)
+    n_iter = check_positive_int(n_iter, "n_iter")
+    for t in range(n_iter):
+        mu = three_coins_posterior_b(y, pi, p, q)
+        pi = float(mu.mean())
+        p = float(mu @ y / mu.sum())
+        q = float((1.0 - mu) @ y / (1.0 - mu).sum())
+        for name, value in (("pi", pi), ("p", p), ("q", q)):
+            if not 0.0 < value < 1.0:
+                raise ValueError(
+                    f"{name} reached {value} at iteration {t}; EM cannot continue from a "
+                    "certain coin: start from other values"
+                )
+    return pi, p, q

@@ -1,0 +1,89 @@
+"""The course's data: simulated heights, Old Faithful, and the coin-tossing examples.
+
+Kept apart from the maths so that the estimators never depend on where data came from.
+"""
+
+from importlib import resources
+
+import numpy as np
+
+from ._checks import check_positive_int
+
+#: Names of the hidden components of the heights model, in component order.
+HEIGHT_GROUPS = ("male", "female")
+
+#: True parameters of the heights model: (weights, means, variances), heights in cm.
+#: Means are the measured mean heights of adults aged 20 and over in NHANES 2015-2018
+#: (Fryar C.D., Carroll M.D., Gu Q., Afful J., Ogden C.L., "Anthropometric reference data
+#: for children and adults: United States, 2015-2018", National Center for Health
+#: Statistics, Vital Health Stat 3(46), 2021): men 175.3 cm, women 161.3 cm. The report
+#: gives means and percentiles rather than standard deviations; the standard deviations
+#: used here, 7.5 cm and 7.0 cm, are round values of the spread its percentiles imply.
+#: Weights: half men, half women.
+HEIGHTS_TRUE = (
+    np.array([0.5, 0.5]),
+    np.array([175.3, 161.3]),
+    np.array([7.5**2, 7.0**2]),
+)
+
+
+def heights(n=1000, seed=0):
+    """Simulated adult heights with their hidden sex: ``(x, z)``.
+
+    ``x`` (n,) heights in cm; ``z`` (n,) integer component labels, 0 = male and
+    1 = female (see ``HEIGHT_GROUPS``). Drawn from the two-Gaussian mixture
+    ``HEIGHTS_TRUE`` (sources in its comment) with ``numpy.random.default_rng(seed)``,
+    so the same ``n`` and ``seed`` always give the same data.
+    """
+    n = check_positive_int(n, "n")
+    weights, means, variances = HEIGHTS_TRUE
+    rng = np.random.default_rng(seed)
+    z = rng.choice(len(weights), size=n, p=weights)
+    x = rng.normal(means[z], np.sqrt(variances[z]))
+    return x, z
+
+
+def old_faithful():
+    """(272, 2) array of Old Faithful eruptions: columns (duration, waiting), both in minutes.
+
+    Column 0 is the eruption's duration, column 1 the waiting time until the
+    next eruption. Source: R's ``datasets::faithful`` (Härdle 1991; Azzalini and
+    Bowman 1990), shipped as ``em_lib/data/old_faithful.csv`` with that provenance
+    in its header.
+    """
+    with resources.files("em_lib").joinpath("data/old_faithful.csv").open() as fh:
+        return np.loadtxt(fh, delimiter=",", comments="#", skiprows=5)
+
+
+#: The five sets of ten tosses of Do and Batzoglou (2008), "What is the expectation
+#: maximization algorithm?", Nature Biotechnology 26(8):897-899, Figure 1 (H = heads).
+TWO_COINS_SEQUENCES = (
+    "HTTTHHTHTH",
+    "HHHHTHHHHH",
+    "HTHHHHHTHH",
+    "HTHTTTHHTT",
+    "THHHTHHHTH",
+)
+
+#: The paper's starting point and its result after 10 iterations (rounded to 2 decimals).
+TWO_COINS_START = (0.60, 0.50)
+TWO_COINS_AFTER_10 = (0.80, 0.52)
+
+
+def two_coins():
+    """``(heads, n_tosses)``: heads per set (5,) and tosses per set (5,) of Do and Batzoglou (2008)."""
+    heads = np.array([s.count("H") for s in TWO_COINS_SEQUENCES])
+    n_tosses = np.array([len(s) for s in TWO_COINS_SEQUENCES])
+    return heads, n_tosses
+
+
+#: Li Hang, 统计学习方法 (Statistical Learning Methods), chapter 9, Example 9.1: ten
+#: observed tosses; with start pi = p = q = 0.5 EM gives pi = 0.5, p = q = 0.6; with
+#: start (0.4, 0.6, 0.7) it gives (0.4064, 0.5368, 0.6432).
+THREE_COINS_Y = (1, 1, 0, 1, 0, 0, 1, 0, 1, 1)
+
+
+def three_coins():
+    """(10,) integer array of the observed tosses of Li Hang's Example 9.1 (1 = heads)."""
+    return np.array(THREE_COINS_Y)
+

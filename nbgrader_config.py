@@ -1,0 +1,23 @@
+"""nbgrader configuration for the EM course; nbgrader reads it from the repository root.
+
+solutions/ holds the instructor sources (answers and hidden tests), notebooks/
+the student release that nbgrader generates from them.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = COURSE_ROOT
+c.CourseDirectory.course_id = "em-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+
+# Local use: the exchange lives inside the course (the system default may be unwritable).
+c.Exchange.root = os.path.join(COURSE_ROOT, ".nbgrader", "exchange")
+
+# Student code that never returns: each cell may run this long before it is interrupted.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
