@@ -1,0 +1,51 @@
+"""Where the course's pieces are, and nbgrader set up as the instructor's config sets it up.
+
+Shared by the release, notebook and grading tests.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from traitlets.config.loader import PyFileConfigLoader
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+RELEASE = ROOT / "notebooks"
+
+#: The assignments of COURSE.md, in order.
+EXPECTED_ASSIGNMENTS = (
+    "01_latent_variables",
+    "02_jensens_inequality",
+    "03_tight_bound",
+    "04_e_and_m_steps",
+    "05_em_in_practice",
+    "06_beyond_gaussians",
+)
+
+
+def assignments():
+    """The assignment folders present under solutions/, in order."""
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and re.fullmatch(r"\d\d_\w+", p.name))
+
+
+def notebook_path(folder, assignment):
+    return folder / assignment / f"{assignment}.ipynb"
+
+
+def read_notebook(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def copy_course(destination):
+    """A private copy of the course (sources and config) to run nbgrader in."""
+    destination = Path(destination)
+    shutil.copytree(SOLUTIONS, destination / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy(ROOT / "nbgrader_config.py", destination / "nbgrader_config.py")
+    return destination
+
+
+def nbgrader_config(course_root):
+    """The Config that `nbgrader` would load from ``course_root/nbgrader_config.py``."""
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
