@@ -1,0 +1,425 @@
+r"""Feedback for notebook 04's exercises: ``e_step``, ``m_step`` and ``fit_em``.
+
+- ``e_step(x, weights, means, variances)``: the responsibilities
+  :math:`\gamma_{ik} = p(z_i = k \mid x_i; \theta)` (notebook 04, eq. 4.1), the same
+  function as notebook 03's posterior, so its classic mistakes are those of
+  :mod:`em_lib.feedback.posterior`.
+- ``m_step(x, resp)``: :math:`\pi_k = N_k/n`, :math:`\mu_k = \sum_i\gamma_{ik}x_i/N_k`,
+  :math:`\sigma_k^2 = \sum_i\gamma_{ik}(x_i-\mu_k)^2/N_k` (eqs. 4.3 to 4.5). Each of the
+  three returned arrays is checked on its own, with its own classic mistakes, so the
+  message says which one is wrong and why.
+- ``fit_em(x, weights, means, variances, n_iter)``: the loop. Its mistakes are mistakes
+  of the loop (order of the steps, what is recorded, what is fed back), written here with
+  em_lib's correct steps. ``reference_steps`` lets a graded test grade the loop alone.
+
+Each exercise has ``self_check_<fn>(fn)`` (the visible self-check cell) and
+``check_<fn>(fn, **inputs)`` (one graded check).
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..datasets import heights
+from ..mixture1d import e_step as reference_e_step
+from ..mixture1d import fit_em as reference_fit_em
+from ..mixture1d import log_likelihood
+from ..mixture1d import m_step as reference_m_step
+from ..mixture1d import posterior as reference_posterior
+from ..bound import elbo
+from .core import Mistake, call_learner, check, close, run_self_check
+from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_like_checks
+
+# --------------------------------------------------------------------------
+# e_step
+# --------------------------------------------------------------------------
+
+
+def check_e_step(fn, **inputs):
+    """One graded check of ``e_step`` against ``em_lib.e_step``, naming a classic mistake."""
+    return check_against_reference(fn, inputs, reference_e_step, POSTERIOR_MISTAKES, "e_step(...)")
+
+
+def self_check_e_step(fn):
+    """The visible self-check of ``e_step``: the posterior's four checks."""
+    run_self_check(posterior_like_checks(fn, "e_step(...)"))
+
+
+# --------------------------------------------------------------------------
+# m_step
+# --------------------------------------------------------------------------
+
+
+def _counts(x, resp):
+    return np.asarray(resp, dtype=float).sum(axis=0)
+
+
+def _means(x, resp):
+    resp = np.asarray(resp, dtype=float)
+    return resp.T @ np.asarray(x, dtype=float) / resp.sum(axis=0)
+
+
+def _scatter(x, resp, centre):
+    """sum_i gamma_ik (x_i - centre_k)^2, a (K,) array."""
+    resp = np.asarray(resp, dtype=float)
+    return (resp * (np.asarray(x, dtype=float)[:, None] - centre) ** 2).sum(axis=0)
+
+
+_WRONG_AXIS = (
+    "resp was summed over the wrong axis: the result has one entry per SAMPLE (shape (n,)) instead "
+    "of one per component (shape (K,)). N_k = sum over i of gamma_ik is resp.sum(axis=0)."
+)
+
+WEIGHTS_MISTAKES = (
+    Mistake(
+        "The weights were left equal (1/K). The M-step updates them too: pi_k = N_k / n, the share "
+        "of the responsibility that component k takes (derived with a Lagrange multiplier).",
+        lambda x, resp: np.full(np.shape(resp)[1], 1.0 / np.shape(resp)[1]),
+    ),
+    Mistake(
+        "These are the counts N_k = sum_i gamma_ik, not the weights: divide by n so that the weights sum to 1.",
+        _counts,
+    ),
+    Mistake(_WRONG_AXIS, lambda x, resp: np.asarray(resp, dtype=float).sum(axis=1) / np.shape(resp)[0]),
+    Mistake(_WRONG_AXIS, lambda x, resp: np.asarray(resp, dtype=float).mean(axis=1)),
+)
+
+MEANS_MISTAKES = (
+    Mistake(
+        "The weighted sum was divided by n instead of N_k = sum_i gamma_ik. Each mean is a weighted "
+        "AVERAGE: mu_k = sum_i gamma_ik x_i / N_k, so divide by the total weight of component k.",
+        lambda x, resp: np.asarray(resp, dtype=float).T @ np.asarray(x, dtype=float) / np.shape(resp)[0],
+    ),
+    Mistake(
+        "Every component got the plain mean of all the data: the responsibilities were not used as "
+        "weights. mu_k = sum_i gamma_ik x_i / N_k.",
+        lambda x, resp: np.full(np.shape(resp)[1], np.mean(x)),
+    ),
+    Mistake(
+        _WRONG_AXIS + " (Here each 'mean' came out as the sample x_i itself.)",
+        lambda x, resp: np.asarray(x, dtype=float),
+    ),
+    Mistake(
+        "These are the weighted sums sum_i gamma_ik x_i, not yet divided by N_k.",
+        lambda x, resp: np.asarray(resp, dtype=float).T @ np.asarray(x, dtype=float),
+    ),
+)
+
+VARIANCES_MISTAKES = (
+    Mistake(
+        "The weighted sum of squares was divided by n instead of N_k = sum_i gamma_ik: "
+        "sigma_k^2 = sum_i gamma_ik (x_i - mu_k)^2 / N_k.",
+        lambda x, resp: _scatter(x, resp, _means(x, resp)) / np.shape(resp)[0],
+    ),
+    Mistake(
+        "The variance was taken around the mean of all the data, not around the NEW weighted mean "
+        "mu_k of component k: compute the new means first, then sum_i gamma_ik (x_i - mu_k)^2 / N_k.",
+        lambda x, resp: _scatter(x, resp, np.mean(x)) / _counts(x, resp),
+    ),
+    Mistake(
+        "These are standard deviations (square roots): return the variances sigma_k^2 themselves, "
+        "which is what every function of the course takes and returns.",
+        lambda x, resp: np.sqrt(_scatter(x, resp, _means(x, resp)) / _counts(x, resp)),
+    ),
+    Mistake(
+        "The sum was divided by N_k - 1 (a 'sample variance' correction). Setting the derivative of "
+        "the bound to zero gives exactly sum_i gamma_ik (x_i - mu_k)^2 / N_k, with no correction.",
+        lambda x, resp: _scatter(x, resp, _means(x, resp)) / (_counts(x, resp) - 1.0),
+    ),
+    Mistake(
+        "This is the weighted mean of x_i^2, the second moment, without subtracting mu_k^2: "
+        "sigma_k^2 = sum_i gamma_ik x_i^2 / N_k - mu_k^2 = sum_i gamma_ik (x_i - mu_k)^2 / N_k.",
+        lambda x, resp: _scatter(x, resp, 0.0) / _counts(x, resp),
+    ),
+    Mistake(
+        _WRONG_AXIS,
+        lambda x, resp: (np.asarray(resp, dtype=float) * (np.asarray(x, dtype=float)[:, None] - _means(x, resp)) ** 2).sum(axis=1),
+    ),
+)
+
+_ITEMS = (("weights", WEIGHTS_MISTAKES), ("means", MEANS_MISTAKES), ("variances", VARIANCES_MISTAKES))
+
+
+def _learner_m_step(fn, inputs):
+    """Call the learner's m_step once and insist on a tuple of three arrays of shape (K,)."""
+    got = call_learner(fn, inputs, "m_step(...)")
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        kind = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+        raise AssertionError(
+            f"m_step(...) should return a tuple (weights, means, variances), got {kind}: "
+            "end with `return weights, means, variances`"
+        )
+    return got
+
+
+def check_m_step(fn, **inputs):
+    """One graded check of ``m_step`` against ``em_lib.m_step``: each returned array on its own.
+
+    The message names which array is wrong (weights, means or variances) and the likely mistake.
+    """
+    got = _learner_m_step(fn, inputs)
+    expected = reference_m_step(**inputs)
+    for j, (name, mistakes) in enumerate(_ITEMS):
+        check(lambda **kw: got[j], inputs, lambda **kw: expected[j], mistakes, what=f"the {name} array returned by m_step(...)")
+    return "m_step(...): correct"
+
+
+def _dirichlet_resp(n, K, seed):
+    return np.random.default_rng(seed).dirichlet(np.ones(K), size=n)
+
+
+_X12 = heights(12, seed=3)[0]
+_X9 = np.array([-1.2, 0.3, 0.9, 2.5, 3.1, 4.0, 6.2, 7.7, 8.4])
+
+#: Visible inputs of the m_step self-check.
+M_STEP_INPUTS = {
+    "heights": dict(
+        x=_X12,
+        resp=reference_posterior(_X12, np.array([0.5, 0.5]), np.array([180.0, 155.0]), np.array([50.0, 50.0])),
+    ),
+    "three components": dict(x=_X9, resp=_dirichlet_resp(_X9.size, 3, seed=7)),
+    "one-hot": dict(x=_X9, resp=np.eye(3)[[0, 0, 0, 1, 1, 1, 2, 2, 2]]),
+}
+
+
+def _weights_sum_to_one(fn):
+    weights, _, _ = _learner_m_step(fn, M_STEP_INPUTS["heights"])
+    try:
+        total = float(np.sum(np.asarray(weights, dtype=float)))
+    except (TypeError, ValueError):
+        raise AssertionError(f"the weights should be a NumPy array, got {type(weights).__name__}") from None
+    K = M_STEP_INPUTS["heights"]["resp"].shape[1]
+    if np.shape(weights) != (K,):
+        raise AssertionError(f"the weights should have shape (K,) = ({K},), got {np.shape(weights)}. {_WRONG_AXIS}")
+    if not abs(total - 1.0) < 1e-9:
+        raise AssertionError(
+            f"the weights sum to {total:.6g}, not 1: pi_k = N_k / n, and sum_k N_k = n because each "
+            "row of resp sums to 1."
+        )
+
+
+def self_check_m_step(fn):
+    """The visible self-check of ``m_step``: prints one line per check, naming the wrong array and why."""
+    run_self_check([
+        ("returns (weights, means, variances), weights of shape (K,) summing to 1", lambda: _weights_sum_to_one(fn)),
+        ("matches em_lib on heights with soft responsibilities", lambda: check_m_step(fn, **M_STEP_INPUTS["heights"])),
+        ("works for K = 3 components", lambda: check_m_step(fn, **M_STEP_INPUTS["three components"])),
+        (
+            "one-hot responsibilities give each group's own mean and variance",
+            lambda: check_m_step(fn, **M_STEP_INPUTS["one-hot"]),
+        ),
+    ])
+
+
+# --------------------------------------------------------------------------
+# fit_em: mistakes of the loop, written with em_lib's correct steps
+# --------------------------------------------------------------------------
+
+
+def _loop(x, weights, means, variances, n_iter, record="after", feed_back=True, first_resp=None,
+          variance_around_old_mean=False, iterations=None):
+    """A configurable EM loop: the correct one by default, each option one classic mistake."""
+    x = np.asarray(x, dtype=float)
+    start = (weights, means, variances)
+    history = []
+    for t in range(n_iter if iterations is None else iterations):
+        params = (weights, means, variances) if feed_back else start
+        if t == 0 and first_resp is not None:
+            resp = first_resp(x, np.size(weights))
+        else:
+            resp = reference_e_step(x, *params)
+        if record == "before":
+            history.append(log_likelihood(x, weights, means, variances))
+        old_means = np.asarray(params[1], dtype=float)
+        new = reference_m_step(x, resp)
+        if variance_around_old_mean:
+            new = (new[0], new[1], _scatter(x, resp, old_means) / resp.sum(axis=0))
+        if record == "after":
+            history.append(log_likelihood(x, *new))
+        elif record == "bound":
+            history.append(elbo(x, resp, *new))
+        elif record == "both":
+            history.append(elbo(x, resp, *params))
+            history.append(log_likelihood(x, *new))
+        weights, means, variances = new
+    return weights, means, variances, np.array(history)
+
+
+def _with_start(x, weights, means, variances, n_iter):
+    w, m, v, h = _loop(x, weights, means, variances, n_iter)
+    return w, m, v, np.concatenate([[log_likelihood(x, weights, means, variances)], h])
+
+
+def _only_last(x, weights, means, variances, n_iter):
+    w, m, v, h = _loop(x, weights, means, variances, n_iter)
+    return w, m, v, h[-1]
+
+
+def _uniform_resp(x, K):
+    return np.full((x.size, K), 1.0 / K)
+
+
+FIT_EM_MISTAKES = (
+    Mistake(
+        "The log-likelihood history is off by one iteration: each entry was recorded BEFORE the M-step, "
+        "so entry t is l(theta) at the start of iteration t. The contract records l(theta) AFTER "
+        "iteration t, i.e. after the M-step has produced the new parameters.",
+        lambda **kw: _loop(**kw, record="before"),
+    ),
+    Mistake(
+        "The history has n_iter + 1 entries: it includes the log-likelihood of the starting parameters. "
+        "Record one entry per iteration, l(theta) after that iteration's M-step.",
+        _with_start,
+    ),
+    Mistake(
+        "Only the final log-likelihood was returned. The fourth item is the whole history: an array "
+        "with one entry per iteration (append inside the loop).",
+        _only_last,
+    ),
+    Mistake(
+        "The history has two entries per iteration. Record one: l(theta) after the M-step.",
+        lambda **kw: _loop(**kw, record="both"),
+    ),
+    Mistake(
+        "The history holds the lower bound L(Q, theta_new), not the log-likelihood l(theta_new). "
+        "They differ, because the Q of the E-step was computed at the OLD parameters; record "
+        "em_lib.log_likelihood(x, weights, means, variances) at the new parameters.",
+        lambda **kw: _loop(**kw, record="bound"),
+    ),
+    Mistake(
+        "The new parameters are not fed back: every iteration runs its E-step at the STARTING "
+        "parameters, so all iterations give the same answer. Assign the M-step's result back to "
+        "weights, means, variances so that the next E-step uses them.",
+        lambda **kw: _loop(**kw, feed_back=False),
+    ),
+    Mistake(
+        "E and M are swapped: the loop starts with an M-step on responsibilities that did not come "
+        "from the starting parameters (here uniform 1/K), so the start is ignored. Each iteration is "
+        "an E-step at the current parameters, THEN an M-step on those responsibilities.",
+        lambda **kw: _loop(**kw, first_resp=_uniform_resp),
+    ),
+    Mistake(
+        "The variances were computed around the OLD means (those before this M-step). The M-step "
+        "computes the new means first, then the variances around them.",
+        lambda **kw: _loop(**kw, variance_around_old_mean=True),
+    ),
+    Mistake(
+        "It ran n_iter - 1 iterations (an off-by-one in the loop range): use `for t in range(n_iter)`.",
+        lambda **kw: _loop(**kw, iterations=kw["n_iter"] - 1),
+    ),
+    Mistake(
+        "It ran n_iter + 1 iterations (an off-by-one in the loop range): use `for t in range(n_iter)`.",
+        lambda **kw: _loop(**kw, iterations=kw["n_iter"] + 1),
+    ),
+)
+
+
+def check_fit_em(fn, **inputs):
+    """One graded check of ``fit_em`` against ``em_lib.fit_em``, naming a classic mistake of the loop."""
+    return check(fn, inputs, reference_fit_em, FIT_EM_MISTAKES, what="fit_em(...)")
+
+
+@contextmanager
+def reference_steps(namespace):
+    """Inside the ``with`` block, ``e_step`` and ``m_step`` in ``namespace`` are em_lib's.
+
+    A graded test of ``fit_em`` runs in it, so only the loop is graded: a learner whose
+    ``m_step`` is wrong loses those points once, not again in ``fit_em``. The learner's
+    functions are put back afterwards, even when the test fails.
+    """
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in ("e_step", "m_step")}
+    namespace["e_step"], namespace["m_step"] = reference_e_step, reference_m_step
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
+_XH = heights(200, seed=0)[0]
+_START = (np.array([0.5, 0.5]), np.array([185.0, 150.0]), np.array([100.0, 100.0]))
+
+#: Visible inputs of the fit_em self-check.
+FIT_EM_INPUTS = {
+    "heights": dict(x=_XH, weights=_START[0], means=_START[1], variances=_START[2], n_iter=10),
+    "three components": dict(
+        x=np.concatenate([heights(60, seed=4)[0], np.array([120.0, 125.0, 131.0, 200.0])]),
+        weights=np.array([0.2, 0.5, 0.3]),
+        means=np.array([130.0, 160.0, 180.0]),
+        variances=np.array([80.0, 60.0, 60.0]),
+        n_iter=3,
+    ),
+}
+
+
+def _history(fn, inputs):
+    got = call_learner(fn, inputs, "fit_em(...)")
+    n_iter = inputs["n_iter"]
+    if not isinstance(got, (tuple, list)) or len(got) != 4:
+        raise AssertionError(
+            "fit_em(...) should return a tuple (weights, means, variances, log_likelihoods), got "
+            f"{type(got).__name__}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+        )
+    try:
+        history = np.asarray(got[3], dtype=float)
+    except (TypeError, ValueError):
+        raise AssertionError(f"log_likelihoods should be numbers, got {type(got[3]).__name__}") from None
+    if history.shape != (n_iter,):
+        for mistake in FIT_EM_MISTAKES[1:4]:
+            if close(got, mistake.answer(**inputs)):
+                raise AssertionError(f"fit_em(...) is not right. {mistake.explanation}")
+        raise AssertionError(
+            f"log_likelihoods should have one entry per iteration, shape ({n_iter},), got shape {history.shape}"
+        )
+    return history
+
+
+def _never_decreases(fn, inputs):
+    history = _history(fn, inputs)
+    steps = np.diff(history)
+    tolerance = 1e-9 * max(1.0, float(np.abs(history).max()))
+    if np.isnan(history).any():
+        raise AssertionError("log_likelihoods contains NaN: a step produced invalid parameters")
+    if (steps < -tolerance).any():
+        t = int(np.argmax(steps < -tolerance)) + 1
+        raise AssertionError(
+            f"the log-likelihood went DOWN at iteration {t} (from {history[t - 1]:.6f} to {history[t]:.6f}). "
+            "EM cannot do that (notebook 04, the chain of inequalities), so a step is wrong or the "
+            "history does not hold l(theta) after each iteration."
+        )
+
+
+def _loop_or_steps(fn, inputs, namespace):
+    """Check against em_lib; if wrong but right with em_lib's steps, say the steps are to blame."""
+    try:
+        return check_fit_em(fn, **inputs)
+    except AssertionError as exc:
+        if namespace is None or "e_step" not in namespace or "m_step" not in namespace:
+            raise
+        with reference_steps(namespace):
+            try:
+                check_fit_em(fn, **inputs)
+            except AssertionError:
+                raise exc from None
+        raise AssertionError(
+            "fit_em(...) gives the right answer when it runs with em_lib's e_step and m_step, but not "
+            "with yours: the loop is right, so fix e_step or m_step first (see their self-checks)."
+        ) from None
+
+
+def self_check_fit_em(fn, namespace=None):
+    """The visible self-check of ``fit_em``. Pass ``globals()`` as ``namespace`` to learn whether a
+    wrong answer comes from the loop or from your ``e_step``/``m_step``."""
+    run_self_check([
+        (
+            "returns (weights, means, variances, log_likelihoods), one log-likelihood per iteration",
+            lambda: _history(fn, FIT_EM_INPUTS["heights"]),
+        ),
+        ("the log-likelihood never decreases", lambda: _never_decreases(fn, FIT_EM_INPUTS["heights"])),
+        ("matches em_lib.fit_em on 200 heights, 10 iterations", lambda: _loop_or_steps(fn, FIT_EM_INPUTS["heights"], namespace)),
+        ("matches em_lib.fit_em for K = 3, 3 iterations", lambda: _loop_or_steps(fn, FIT_EM_INPUTS["three components"], namespace)),
+    ])

@@ -1,0 +1,308 @@
+"""em_lib.feedback.steps: the classic mistakes of notebook 04 (e_step, m_step, fit_em) are named.
+
+The wrong learner functions are written as a learner would write them, independently
+of the Mistake catalogue, so the tests check that real wrong code is recognised.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import em_lib
+from em_lib.feedback import steps as fb
+from em_lib.feedback.posterior import SELF_CHECK_INPUTS
+
+# --------------------------------------------------------------------------
+# e_step: the posterior's mistakes, under the e_step name
+# --------------------------------------------------------------------------
+
+
+def e_over_samples(x, weights, means, variances):
+    joint = weights * stats.norm.pdf(x[:, None], means, np.sqrt(variances))
+    return joint / joint.sum(axis=0)
+
+
+def e_no_weights(x, weights, means, variances):
+    lik = stats.norm.pdf(x[:, None], means, np.sqrt(variances))
+    return lik / lik.sum(axis=1, keepdims=True)
+
+
+def e_naive(x, weights, means, variances):
+    dens = weights * np.exp(-((x[:, None] - means) ** 2) / (2 * variances)) / np.sqrt(2 * np.pi * variances)
+    with np.errstate(invalid="ignore"):
+        return dens / dens.sum(axis=1, keepdims=True)
+
+
+def e_transposed(x, weights, means, variances):
+    return em_lib.posterior(x, weights, means, variances).T.copy()
+
+
+def e_joint(x, weights, means, variances):
+    return weights * stats.norm.pdf(x[:, None], means, np.sqrt(variances))
+
+
+def not_written(*args, **kwargs):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    "fn, words",
+    [
+        (e_over_samples, "over the samples"),
+        (e_no_weights, "mixing weights are missing"),
+        (e_transposed, "transposed"),
+        (e_joint, "not normalised"),
+    ],
+)
+def test_e_step_mistakes_are_named(fn, words):
+    with pytest.raises(AssertionError, match="e_step") as info:
+        fb.check_e_step(fn, **SELF_CHECK_INPUTS["heights"])
+    assert words in str(info.value)
+
+
+def test_e_step_underflow_is_named():
+    with pytest.raises(AssertionError, match="underflow"):
+        fb.check_e_step(e_naive, **SELF_CHECK_INPUTS["far tails"])
+
+
+def test_e_step_reference_passes_and_unwritten_is_told(capsys):
+    fb.self_check_e_step(em_lib.e_step)
+    assert "All 4 checks passed." in capsys.readouterr().out
+    with pytest.raises(AssertionError):
+        fb.self_check_e_step(not_written)
+    assert "e_step(...) is not written yet" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------
+# m_step
+# --------------------------------------------------------------------------
+
+
+def m_divide_by_n(x, resp):
+    n = len(x)
+    means = resp.T @ x / n
+    variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / n
+    return resp.sum(axis=0) / n, means, variances
+
+
+def m_equal_weights(x, resp):
+    nk = resp.sum(axis=0)
+    means = resp.T @ x / nk
+    return np.ones(resp.shape[1]) / resp.shape[1], means, (resp * (x[:, None] - means) ** 2).sum(axis=0) / nk
+
+
+def m_counts_as_weights(x, resp):
+    _, means, variances = em_lib.m_step(x, resp)
+    return resp.sum(axis=0), means, variances
+
+
+def m_variance_about_data_mean(x, resp):
+    nk = resp.sum(axis=0)
+    return nk / len(x), resp.T @ x / nk, (resp * (x[:, None] - x.mean()) ** 2).sum(axis=0) / nk
+
+
+def m_standard_deviation(x, resp):
+    nk = resp.sum(axis=0)
+    means = resp.T @ x / nk
+    return nk / len(x), means, np.sqrt((resp * (x[:, None] - means) ** 2).sum(axis=0) / nk)
+
+
+def m_wrong_axis(x, resp):
+    nk = resp.sum(axis=1)
+    return nk / len(x), (resp * x[:, None]).sum(axis=1) / nk, np.ones(len(x))
+
+
+def m_loop_no_division(x, resp):
+    weights, means, variances = [], [], []
+    for k in range(resp.shape[1]):
+        nk = resp[:, k].sum()
+        weights.append(nk / len(x))
+        means.append((resp[:, k] * x).sum())  # forgot / nk
+        variances.append((resp[:, k] * (x - means[-1] / nk) ** 2).sum() / nk)
+    return np.array(weights), np.array(means), np.array(variances)
+
+
+def m_bessel(x, resp):
+    w, m, v = em_lib.m_step(x, resp)
+    nk = resp.sum(axis=0)
+    return w, m, v * nk / (nk - 1)
+
+
+def m_second_moment(x, resp):
+    w, m, _ = em_lib.m_step(x, resp)
+    return w, m, resp.T @ x**2 / resp.sum(axis=0)
+
+
+def m_returns_two(x, resp):
+    w, m, v = em_lib.m_step(x, resp)
+    return m, v
+
+
+M_WRONG = [
+    (m_divide_by_n, "means", "divided by n instead of N_k"),
+    (m_equal_weights, "weights", "left equal"),
+    (m_counts_as_weights, "weights", "counts N_k"),
+    (m_variance_about_data_mean, "variances", "mean of all the data"),
+    (m_standard_deviation, "variances", "standard deviations"),
+    (m_wrong_axis, "weights", "wrong axis"),
+    (m_loop_no_division, "means", "not yet divided by N_k"),
+    (m_bessel, "variances", "N_k - 1"),
+    (m_second_moment, "variances", "second moment"),
+]
+
+
+@pytest.mark.parametrize("fn, item, words", M_WRONG, ids=[f.__name__ for f, _, _ in M_WRONG])
+@pytest.mark.parametrize("key", ["heights", "three components"])
+def test_m_step_mistakes_name_the_array_and_the_mistake(fn, item, words, key):
+    with pytest.raises(AssertionError) as info:
+        fb.check_m_step(fn, **fb.M_STEP_INPUTS[key])
+    message = str(info.value)
+    assert f"the {item} array returned by m_step" in message and words in message
+
+
+def test_m_step_must_return_three_arrays():
+    with pytest.raises(AssertionError, match="tuple \\(weights, means, variances\\)"):
+        fb.check_m_step(m_returns_two, **fb.M_STEP_INPUTS["heights"])
+
+
+def test_m_step_reference_passes_and_unwritten_is_told(capsys):
+    fb.self_check_m_step(em_lib.m_step)
+    assert "All 4 checks passed." in capsys.readouterr().out
+    for inputs in fb.M_STEP_INPUTS.values():
+        assert fb.check_m_step(em_lib.m_step, **inputs) == "m_step(...): correct"
+    with pytest.raises(AssertionError, match="4 of 4"):
+        fb.self_check_m_step(not_written)
+    assert "m_step(...) is not written yet" in capsys.readouterr().out
+
+
+def test_one_hot_responsibilities_give_group_means_and_variances():
+    inputs = fb.M_STEP_INPUTS["one-hot"]
+    weights, means, variances = em_lib.m_step(**inputs)
+    groups = inputs["resp"].argmax(axis=1)
+    for k in range(3):
+        assert means[k] == pytest.approx(inputs["x"][groups == k].mean())
+        assert variances[k] == pytest.approx(inputs["x"][groups == k].var())
+
+
+# --------------------------------------------------------------------------
+# fit_em
+# --------------------------------------------------------------------------
+
+
+def make_fit_em(e_step, m_step, variant="right"):
+    """A learner's fit_em; ``variant`` picks one classic mistake of the loop."""
+
+    def fit_em(x, weights, means, variances, n_iter):
+        start = (weights, means, variances)
+        history = []
+        if variant == "with start":
+            history.append(em_lib.log_likelihood(x, weights, means, variances))
+        resp = np.full((len(x), len(weights)), 1 / len(weights))
+        for t in range(n_iter if variant != "one short" else n_iter - 1):
+            if variant == "before":
+                history.append(em_lib.log_likelihood(x, weights, means, variances))
+            if variant == "swapped":
+                weights, means, variances = m_step(x, resp)
+                resp = e_step(x, weights, means, variances)
+            elif variant == "not fed back":
+                new = m_step(x, e_step(x, *start))
+                weights, means, variances = new
+            else:
+                resp = e_step(x, weights, means, variances)
+                weights, means, variances = m_step(x, resp)
+            if variant in ("right", "with start", "swapped", "not fed back", "one short"):
+                history.append(em_lib.log_likelihood(x, weights, means, variances))
+            if variant == "bound":
+                history.append(em_lib.elbo(x, resp, weights, means, variances))
+        if variant == "last only":
+            return weights, means, variances, em_lib.log_likelihood(x, weights, means, variances)
+        return weights, means, variances, np.array(history)
+
+    return fit_em
+
+
+LOOP_WRONG = [
+    ("before", "off by one"),
+    ("with start", "n_iter + 1 entries"),
+    ("last only", "Only the final"),
+    ("bound", "lower bound"),
+    ("not fed back", "not fed back"),
+    ("swapped", "E and M are swapped"),
+    ("one short", "n_iter - 1 iterations"),
+]
+
+
+@pytest.mark.parametrize("variant, words", LOOP_WRONG, ids=[v for v, _ in LOOP_WRONG])
+@pytest.mark.parametrize("key", ["heights", "three components"])
+def test_fit_em_loop_mistakes_are_named(variant, words, key):
+    fn = make_fit_em(em_lib.e_step, em_lib.m_step, variant)
+    with pytest.raises(AssertionError) as info:
+        fb.check_fit_em(fn, **fb.FIT_EM_INPUTS[key])
+    assert words in str(info.value)
+
+
+def test_fit_em_right_loop_passes_and_the_reference_too(capsys):
+    fb.self_check_fit_em(make_fit_em(em_lib.e_step, em_lib.m_step))
+    fb.self_check_fit_em(em_lib.fit_em)
+    assert capsys.readouterr().out.count("All 4 checks passed.") == 2
+
+
+def test_fit_em_unwritten_is_told(capsys):
+    with pytest.raises(AssertionError, match="4 of 4"):
+        fb.self_check_fit_em(not_written)
+    assert "fit_em(...) is not written yet" in capsys.readouterr().out
+
+
+def test_a_wrong_step_is_blamed_on_the_step_not_the_loop(capsys):
+    """With the namespace given, the self-check sees that the loop is right and the step wrong."""
+    namespace = {"e_step": em_lib.e_step, "m_step": m_divide_by_n}
+
+    def fit_em(x, weights, means, variances, n_iter):
+        history = []
+        for _ in range(n_iter):
+            weights, means, variances = namespace["m_step"](x, namespace["e_step"](x, weights, means, variances))
+            history.append(em_lib.log_likelihood(x, weights, means, variances))
+        return weights, means, variances, np.array(history)
+
+    with pytest.raises(AssertionError):
+        fb.self_check_fit_em(fit_em, namespace)
+    assert "the loop is right, so fix e_step or m_step" in capsys.readouterr().out
+    assert namespace["m_step"] is m_divide_by_n  # put back
+
+
+def test_reference_steps_swaps_and_restores_even_on_failure():
+    namespace = {"e_step": not_written, "m_step": not_written}
+    with pytest.raises(RuntimeError):
+        with fb.reference_steps(namespace):
+            assert namespace["e_step"] is em_lib.e_step and namespace["m_step"] is em_lib.m_step
+            raise RuntimeError
+    assert namespace == {"e_step": not_written, "m_step": not_written}
+    empty = {}
+    with fb.reference_steps(empty):
+        assert set(empty) == {"e_step", "m_step"}
+    assert empty == {}
+
+
+def test_a_decreasing_history_is_reported(capsys):
+    def fit_em(x, weights, means, variances, n_iter):
+        w, m, v, h = em_lib.fit_em(x, weights, means, variances, n_iter)
+        return w, m, v, h[::-1]
+
+    with pytest.raises(AssertionError):
+        fb.self_check_fit_em(fit_em)
+    assert "went DOWN" in capsys.readouterr().out
+
+
+def test_the_variance_around_the_old_mean_is_named():
+    def fit_em(x, weights, means, variances, n_iter):
+        history = []
+        for _ in range(n_iter):
+            resp = em_lib.e_step(x, weights, means, variances)
+            nk = resp.sum(axis=0)
+            variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / nk  # old means
+            weights, means = nk / len(x), resp.T @ x / nk
+            history.append(em_lib.log_likelihood(x, weights, means, variances))
+        return weights, means, variances, np.array(history)
+
+    with pytest.raises(AssertionError, match="OLD means"):
+        fb.check_fit_em(fit_em, **fb.FIT_EM_INPUTS["heights"])
