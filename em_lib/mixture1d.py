@@ -106,37 +106,28 @@ def m_step(x, resp):
 # fit_em: the same E- and M-step, fused into one fast sweep over the data.
 # --------------------------------------------------------------------------
 
-def _quadratic_coefficients(weights, means, variances):
-    r"""(K, 3) coefficients of the log joint as a quadratic in x.
-
-    :math:`\log\pi_k + \log N(x; \mu_k, \sigma_k^2) = a_k + b_k x + c_k x^2` with
-    :math:`c_k = -1/(2\sigma_k^2)`, :math:`b_k = \mu_k/\sigma_k^2`,
-    :math:`a_k = \log\pi_k - \tfrac12\log(2\pi\sigma_k^2) - \mu_k^2/(2\sigma_k^2)`.
-    With the features :math:`(1, x, x^2)` stacked as a (3, n) array the whole
-    (K, n) log joint is one matrix product.
-    """
-    precision = 1.0 / variances
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(weights)
-    a = log_weights - 0.5 * (LOG_2PI + np.log(variances)) - 0.5 * means**2 * precision
-    return np.stack([a, means * precision, -0.5 * precision], axis=1)
-
-
-def _sweep(features, coef, chunk=CHUNK):
+def _sweep(x, weights, means, variances, chunk=CHUNK):
     r"""One pass over the data at fixed parameters: the E-step and what the M-step needs.
 
-    ``features`` is (3, n) holding :math:`(1, x_i, x_i^2)`; ``coef`` is (K, 3).
-    Returns the log-likelihood :math:`\ell(\theta)` and the (K, 3) sufficient
-    statistics :math:`\sum_i \gamma_{ik} (1, x_i, x_i^2)`. Works component-major
-    on blocks of ``chunk`` points: one ``exp`` per entry, reused for both the
-    log-likelihood and the responsibilities.
+    Returns the log-likelihood :math:`\ell(\theta)` and the (K, 3) statistics
+    :math:`\sum_i \gamma_{ik} (1, d_{ik}, d_{ik}^2)` with :math:`d_{ik} = x_i - \mu_k`,
+    the distance to the *current* mean of each component. Measuring from each
+    component's own mean (not from 0, not from the data's mean) is what keeps
+    the new variance :math:`\sum\gamma d^2/N - (\sum\gamma d/N)^2` free of
+    cancellation. Works component-major on blocks of ``chunk`` points: one
+    ``exp`` per entry, reused for both the log-likelihood and the responsibilities.
     """
-    n = features.shape[1]
-    counts, sum_x, sum_x2 = (np.zeros(coef.shape[0]) for _ in range(3))
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(weights)
+    log_norm = (log_weights - 0.5 * (LOG_2PI + np.log(variances)))[:, None]
+    minus_half_precision = (-0.5 / variances)[:, None]
+    counts, sum_d, sum_d2 = (np.zeros(means.size) for _ in range(3))
     loglik = 0.0
-    for start in range(0, n, chunk):
-        block = features[:, start:start + chunk]
-        joint = coef @ block                    # (K, m): log p(x_i, z_i = k)
+    for start in range(0, x.size, chunk):
+        d = x[start:start + chunk] - means[:, None]   # (K, m): x_i - mu_k
+        joint = d * d
+        joint *= minus_half_precision
+        joint += log_norm                       # log p(x_i, z_i = k)
         top = joint.max(axis=0)                 # log-sum-exp shift, per point
         joint -= top
         np.exp(joint, out=joint)                # p(x_i, z=k) / e^top
@@ -144,27 +135,55 @@ def _sweep(features, coef, chunk=CHUNK):
         loglik += np.log(total).sum() + top.sum()
         joint *= 1.0 / total                    # responsibilities gamma_ik
         counts += joint.sum(axis=1)             # sum_i gamma_ik
-        sum_x += joint @ block[1]               # sum_i gamma_ik x_i
-        sum_x2 += joint @ block[2]              # sum_i gamma_ik x_i^2
-    return loglik, np.stack([counts, sum_x, sum_x2], axis=1)
+        joint *= d
+        sum_d += joint.sum(axis=1)              # sum_i gamma_ik (x_i - mu_k)
+        joint *= d
+        sum_d2 += joint.sum(axis=1)             # sum_i gamma_ik (x_i - mu_k)^2
+    return loglik, np.stack([counts, sum_d, sum_d2], axis=1)
 
 
-def _parameters_from_statistics(stats, n, iteration):
-    """The M-step (notebook 04, eqs. 4.3 to 4.5) from the (K, 3) sufficient statistics."""
+def _spread_about(x, weights, means, variances, centres, chunk=CHUNK):
+    r""":math:`\sum_i \gamma_{ik} (x_i - c_k)^2` for the responsibilities at the given parameters.
+
+    The slow, exact route to the M-step's variances, taken only when a mean moved
+    so far in one iteration that the fast formula would lose digits.
+    """
+    out = np.zeros(means.size)
+    for start in range(0, x.size, chunk):
+        block = x[start:start + chunk]
+        resp = posterior(block, weights, means, variances)   # (m, K)
+        out += (resp * (block[:, None] - centres) ** 2).sum(axis=0)
+    return out
+
+
+def _m_step_from_statistics(x, theta, stats, iteration):
+    """The M-step (notebook 04, eqs. 4.3 to 4.5) from the (K, 3) statistics of ``_sweep``."""
+    weights, means, variances = theta
     counts = stats[:, 0]
     if (counts <= 0).any():
         k = int(np.argmin(counts))
         raise ValueError(f"component {k} lost all its responsibility at iteration {iteration}")
-    means = stats[:, 1] / counts
-    variances = stats[:, 2] / counts - means**2
-    if (variances <= 0).any():
-        k = int(np.argmin(variances))
+    shift = stats[:, 1] / counts
+    mean_square = stats[:, 2] / counts
+    new_means = means + shift
+    new_variances = mean_square - shift**2
+    # The subtraction loses digits when a mean jumped by hundreds of standard deviations:
+    # then measure the spread again, about the new means.
+    inexact = new_variances <= 1e-5 * mean_square
+    if inexact.any():
+        new_variances = np.where(
+            inexact, _spread_about(x, weights, means, variances, new_means) / counts, new_variances
+        )
+    # A standard deviation below the rounding of its own mean is a variance of 0 in disguise.
+    collapsed = new_variances <= (8 * np.finfo(np.float64).eps * np.abs(new_means)) ** 2
+    if collapsed.any():
+        k = int(np.argmax(collapsed))
         raise ValueError(
             f"component {k} collapsed onto a single point at iteration {iteration} "
             "(its variance reached 0, so the likelihood is unbounded); start from other "
             "parameters or use em_lib.mixture_nd, which keeps a variance floor"
         )
-    return counts / n, means, variances
+    return counts / x.size, new_means, new_variances
 
 
 def fit_em(x, weights, means, variances, n_iter):
@@ -174,21 +193,14 @@ def fit_em(x, weights, means, variances, n_iter):
     the last iteration and an (n_iter,) array whose entry t is
     :math:`\ell(\theta^{(t+1)})`, the log-likelihood after iteration t. EM never
     lets it decrease. Each iteration is an E-step (responsibilities) then an
-    M-step (weighted means, variances and weights).
-
-    The data are shifted by their mean first, which changes no likelihood but
-    keeps :math:`\sum\gamma x^2 / N - \mu^2` free of cancellation.
+    M-step (weighted means, variances and weights), fused into one pass over the data.
     """
     x = check_samples(x)
-    weights, means, variances = check_mixture(weights, means, variances)
+    theta = check_mixture(weights, means, variances)
     n_iter = check_positive_int(n_iter, "n_iter")
-    shift = x.mean()
-    centred = x - shift
-    features = np.stack([np.ones_like(centred), centred, centred**2])
-    means = means - shift
-    _, stats = _sweep(features, _quadratic_coefficients(weights, means, variances))
+    _, stats = _sweep(x, *theta)
     history = np.empty(n_iter)
     for t in range(n_iter):
-        weights, means, variances = _parameters_from_statistics(stats, x.size, t)
-        history[t], stats = _sweep(features, _quadratic_coefficients(weights, means, variances))
-    return weights, means + shift, variances, history
+        theta = _m_step_from_statistics(x, theta, stats, t)
+        history[t], stats = _sweep(x, *theta)
+    return (*theta, history)
