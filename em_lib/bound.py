@@ -88,9 +88,11 @@ def kl_divergence(q, p):
     p = as_float_array(p, "p")
     if q.shape != p.shape:
         raise ValueError(f"q and p must have the same shape, got {q.shape} and {p.shape}")
+    terms = np.zeros(np.broadcast_shapes(q.shape, p.shape))
+    used = q > 0  # terms with q = 0 are 0, even where p = 0 too (no 0 * inf = NaN)
     with np.errstate(divide="ignore"):
-        log_ratio = np.log(q, where=q > 0, out=np.zeros_like(q)) - np.log(p)
-    return np.where(q > 0, q * log_ratio, 0.0).sum(axis=-1)
+        terms[used] = q[used] * (np.log(q[used]) - np.log(p[used]))
+    return terms.sum(axis=-1)
 
 
 def bound_gap(x, q, weights, means, variances):

@@ -61,10 +61,14 @@ def posterior(x, weights, means, variances):
     r"""(n, K) array of :math:`p(z_i = k \mid x_i) = p(x_i, z_i = k) / \sum_j p(x_i, z_i = j)`.
 
     Notebook 03, eq. 3.2: the distribution Q_i that makes Jensen's bound tight.
-    Rows sum to 1.
+    Rows sum to 1. Each row's largest log joint is factored out before the ``exp``
+    (as in log-sum-exp), and the row is then divided by its sum: subtracting the
+    log-sum-exp instead would leave rows summing to 1 only up to ``eps * |log p|``,
+    which in the far tails (log joints of -1e10) is an error of 1e-6.
     """
     lj = log_joint(x, weights, means, variances)
-    return np.exp(lj - logsumexp_rows(lj)[:, None])
+    ratio = np.exp(lj - lj.max(axis=1, keepdims=True))
+    return ratio / ratio.sum(axis=1, keepdims=True)
 
 
 def e_step(x, weights, means, variances):

@@ -122,6 +122,19 @@ def test_posterior_is_finite_in_the_tail_and_picks_the_wider_component():
     np.testing.assert_allclose(post.sum(axis=1), 1.0, rtol=1e-14)
 
 
+def test_posterior_rows_sum_to_one_exactly_enough_even_where_log_joints_are_huge():
+    """At x = 1e6 the log joints are about -1e12; the rows must still be distributions that
+    elbo accepts as q (a row sum off by eps * 1e12 = 2e-4 would be refused)."""
+    x = np.array([1e6, -1e6, 170.0])
+    theta = ([0.3, 0.7], [170.0, 170.0], [0.5, 0.5])  # the same shape: posterior = weights
+    post = posterior(x, *theta)
+    # Each log joint is -1e12 +- eps * 1e12, so the ratios themselves carry ~1e-4 of error...
+    np.testing.assert_allclose(post, [[0.3, 0.7]] * 3, rtol=1e-3)
+    # ...but each row is still a distribution to the last bit.
+    np.testing.assert_allclose(post.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    assert elbo(x, post, *theta) == pytest.approx(log_likelihood(x, *theta), rel=1e-15)
+
+
 @given(problems(tails=True))
 def test_log_likelihood_and_posterior_are_finite_for_any_valid_input(problem):
     assert np.isfinite(log_likelihood(*problem))
