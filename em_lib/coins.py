@@ -35,7 +35,8 @@ def two_coins_posterior_a(heads, n_tosses, theta_a, theta_b):
     theta_b = check_open_unit(theta_b, "theta_b")
     log_a = heads * np.log(theta_a) + (tosses - heads) * np.log1p(-theta_a)
     log_b = heads * np.log(theta_b) + (tosses - heads) * np.log1p(-theta_b)
-    return 1.0 / (1.0 + np.exp(log_b - log_a))
+    # 1 / (1 + e^t) written as e^(-log(1 + e^t)): no overflow warning when coin B is far likelier.
+    return np.exp(-np.logaddexp(0.0, log_b - log_a))
 
 
 def two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter):
@@ -50,7 +51,7 @@ def two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter):
     n_iter = check_positive_int(n_iter, "n_iter")
     for t in range(n_iter):
         p_a = two_coins_posterior_a(heads, tosses, theta_a, theta_b)
-        p_b = 1.0 - p_a
+        p_b = two_coins_posterior_a(heads, tosses, theta_b, theta_a)  # = 1 - p_a, without losing digits
         theta_a = float(p_a @ heads / (p_a @ tosses))
         theta_b = float(p_b @ heads / (p_b @ tosses))
         for name, value in (("theta_a", theta_a), ("theta_b", theta_b)):
