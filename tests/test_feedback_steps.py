@@ -306,3 +306,22 @@ def test_the_variance_around_the_old_mean_is_named():
 
     with pytest.raises(AssertionError, match="OLD means"):
         fb.check_fit_em(fit_em, **fb.FIT_EM_INPUTS["heights"])
+
+
+@pytest.mark.parametrize("part, fn", [("weights", m_equal_weights), ("means", m_divide_by_n), ("variances", m_bessel)])
+def test_m_step_parts_grade_one_array_each(part, fn):
+    inputs = fb.M_STEP_INPUTS["three components"]
+    with pytest.raises(AssertionError, match=f"the {part} array"):
+        fb.check_m_step(fn, parts=(part,), **inputs)
+    others = tuple(p for p in ("weights", "means", "variances") if p != part)
+    if fn is not m_divide_by_n:  # dividing by n spoils the means and the variances
+        assert fb.check_m_step(fn, parts=others, **inputs).endswith("correct")
+
+
+def test_fit_em_history_check():
+    inputs = fb.FIT_EM_INPUTS["heights"]
+    assert fb.check_fit_em_history(em_lib.fit_em, **inputs).endswith("right")
+    with pytest.raises(AssertionError, match="off by one|not the log-likelihood"):
+        fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, "before"), **inputs)
+    with pytest.raises(AssertionError, match="n_iter \\+ 1 entries"):
+        fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, "with start"), **inputs)

@@ -152,16 +152,22 @@ def _learner_m_step(fn, inputs):
     return got
 
 
-def check_m_step(fn, **inputs):
+def check_m_step(fn, parts=("weights", "means", "variances"), **inputs):
     """One graded check of ``m_step`` against ``em_lib.m_step``: each returned array on its own.
 
-    The message names which array is wrong (weights, means or variances) and the likely mistake.
+    ``parts`` names the arrays to check (all three by default), so that a graded test can
+    give the weights, the means and the variances their own points. The message names
+    which array is wrong and the likely mistake.
     """
     got = _learner_m_step(fn, inputs)
     expected = reference_m_step(**inputs)
     for j, (name, mistakes) in enumerate(_ITEMS):
-        check(lambda **kw: got[j], inputs, lambda **kw: expected[j], mistakes, what=f"the {name} array returned by m_step(...)")
-    return "m_step(...): correct"
+        if name in parts:
+            check(lambda **kw: got[j], inputs, lambda **kw: expected[j], mistakes,
+                  what=f"the {name} array returned by m_step(...)")
+    if tuple(parts) == ("weights", "means", "variances"):
+        return "m_step(...): correct"
+    return f"m_step(...): {', '.join(parts)} correct"
 
 
 def _dirichlet_resp(n, K, seed):
@@ -376,6 +382,21 @@ def _history(fn, inputs):
             f"log_likelihoods should have one entry per iteration, shape ({n_iter},), got shape {history.shape}"
         )
     return history
+
+
+def check_fit_em_history(fn, **inputs):
+    """One graded check of the history alone: one entry per iteration, never decreasing, and its
+    last entry the log-likelihood of the parameters returned (so it is l AFTER the last M-step)."""
+    _never_decreases(fn, inputs)
+    weights, means, variances, history = fn(**inputs)
+    last = log_likelihood(inputs["x"], weights, means, variances)
+    if not abs(float(history[-1]) - last) <= 1e-9 * max(1.0, abs(last)):
+        raise AssertionError(
+            f"the last log-likelihood recorded, {float(history[-1]):.6f}, is not the log-likelihood of the "
+            f"parameters returned, {last:.6f}: record em_lib.log_likelihood(x, weights, means, variances) "
+            "after each M-step, with the new parameters."
+        )
+    return "fit_em(...): the history is right"
 
 
 def _never_decreases(fn, inputs):
