@@ -15,6 +15,15 @@ def _describe(a):
     return f"an array of shape {a.shape}" if a.ndim else f"the scalar {a.item()!r}"
 
 
+def show(value):
+    """``repr`` of a value as the learner typed it: ``0.5``, not ``np.float64(0.5)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    elif isinstance(value, np.ndarray):
+        value = value.tolist()
+    return repr(value)
+
+
 def as_float_array(value, name):
     """``value`` as a float64 array; a ``ValueError`` naming ``name`` if it is not numeric."""
     try:
@@ -29,8 +38,9 @@ def check_finite(a, name):
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         where = first[0] if len(first) == 1 else first
+        count = int(bad.sum())
         raise ValueError(
-            f"{name} must be finite, but {int(bad.sum())} entries are NaN or inf "
+            f"{name} must be finite, but {count} {'entry is' if count == 1 else 'entries are'} NaN or inf "
             f"(the first at index {where})"
         )
 
@@ -54,10 +64,10 @@ def check_probability_vector(p, name):
         raise ValueError(f"{name} must be a non-empty 1-D array, got {_describe(p)}")
     check_finite(p, name)
     if (p < 0).any():
-        raise ValueError(f"{name} must be non-negative, got {p.min()!r} at index {int(p.argmin())}")
+        raise ValueError(f"{name} must be non-negative, got {float(p.min())!r} at index {int(p.argmin())}")
     total = p.sum()
     if abs(total - 1.0) > SUM_TOL:
-        raise ValueError(f"{name} must sum to 1, but sums to {total!r}")
+        raise ValueError(f"{name} must sum to 1, but sums to {float(total)!r}")
     return p
 
 
@@ -80,7 +90,7 @@ def check_mixture(weights, means, variances):
     if (variances <= 0).any():
         k = int(np.argmin(variances))
         raise ValueError(
-            f"variances must be strictly positive, got {variances[k]!r} for component {k}"
+            f"variances must be strictly positive, got {float(variances[k])!r} for component {k}"
         )
     return weights, means, variances
 
@@ -93,14 +103,14 @@ def check_distribution_rows(q, n, K, name):
     check_finite(q, name)
     if (q < 0).any():
         i, k = (int(v) for v in np.argwhere(q < 0)[0])
-        raise ValueError(f"{name} must be non-negative, got {q[i, k]!r} at row {i}, column {k}")
+        raise ValueError(f"{name} must be non-negative, got {float(q[i, k])!r} at row {i}, column {k}")
     row_sums = q.sum(axis=1)
     off = np.abs(row_sums - 1.0) > SUM_TOL
     if off.any():
         i = int(np.argmax(off))
         raise ValueError(
             f"each row of {name} must sum to 1 (a distribution over the K components), "
-            f"but row {i} sums to {row_sums[i]!r}"
+            f"but row {i} sums to {float(row_sums[i])!r}"
         )
     return q
 
@@ -108,7 +118,7 @@ def check_distribution_rows(q, n, K, name):
 def check_positive_int(value, name, minimum=1):
     """An integer >= ``minimum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise ValueError(f"{name} must be an integer, got {show(value)}")
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
@@ -118,5 +128,5 @@ def check_open_unit(value, name):
     """A probability strictly between 0 and 1."""
     v = as_float_array(value, name)
     if v.ndim != 0 or not np.isfinite(v) or not 0.0 < float(v) < 1.0:
-        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
+        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {show(value)}")
     return float(v)

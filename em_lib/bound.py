@@ -28,7 +28,7 @@ def jensen_gap(values, q):
         raise ValueError(f"values must be a non-empty 1-D array, got shape {values.shape}")
     check_finite(values, "values")
     if (values <= 0).any():
-        raise ValueError(f"values must be strictly positive (log is taken), got {values.min()!r}")
+        raise ValueError(f"values must be strictly positive (log is taken), got {float(values.min())!r}")
     q = check_probability_vector(q, "q")
     if q.shape != values.shape:
         raise ValueError(f"q must have the same shape as values {values.shape}, got {q.shape}")

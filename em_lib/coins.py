@@ -7,7 +7,7 @@ coins means a responsibility-weighted fraction of heads.
 
 import numpy as np
 
-from ._checks import as_float_array, check_finite, check_open_unit, check_positive_int
+from ._checks import as_float_array, check_finite, check_open_unit, check_positive_int, show
 
 
 def _check_counts(heads, n_tosses):
@@ -15,10 +15,16 @@ def _check_counts(heads, n_tosses):
     if heads.ndim != 1 or heads.size == 0:
         raise ValueError(f"heads must be a non-empty 1-D array of head counts, got shape {heads.shape}")
     check_finite(heads, "heads")
-    tosses = np.broadcast_to(as_float_array(n_tosses, "n_tosses"), heads.shape)
+    tosses = as_float_array(n_tosses, "n_tosses")
+    if tosses.ndim != 0 and tosses.shape != heads.shape:
+        raise ValueError(
+            f"n_tosses must be one number or an array of shape {heads.shape} like heads, "
+            f"got shape {tosses.shape}"
+        )
+    tosses = np.broadcast_to(tosses, heads.shape)
     check_finite(tosses, "n_tosses")
     if (tosses <= 0).any() or (tosses != np.round(tosses)).any():
-        raise ValueError(f"n_tosses must be positive whole numbers, got {n_tosses!r}")
+        raise ValueError(f"n_tosses must be positive whole numbers, got {show(n_tosses)}")
     if (heads < 0).any() or (heads > tosses).any() or (heads != np.round(heads)).any():
         raise ValueError("heads must be whole numbers between 0 and n_tosses for each set")
     return heads, tosses

@@ -12,6 +12,7 @@ densities underflow to 0 in floating point, still get finite answers.
 import numpy as np
 
 from ._checks import (
+    as_float_array,
     check_distribution_rows,
     check_mixture,
     check_positive_int,
@@ -90,9 +91,15 @@ def m_step(x, resp):
         \sigma_k^2 = \frac{1}{N_k}\sum_i \gamma_{ik} (x_i - \mu_k)^2.
     """
     x = check_samples(x)
-    if np.ndim(resp) != 2:
-        raise ValueError(f"resp must be a 2-D array of shape (n, K), got shape {np.shape(resp)}")
-    resp = check_distribution_rows(resp, x.size, np.shape(resp)[1], "resp")
+    resp = as_float_array(resp, "resp")
+    if resp.ndim != 2:
+        raise ValueError(f"resp must be a 2-D array of shape (n, K), got shape {resp.shape}")
+    if resp.shape[0] != x.size:
+        hint = " (transposed? rows are samples i, columns components k)" if resp.shape[1] == x.size else ""
+        raise ValueError(
+            f"resp must have one row per sample, shape (n, K) with n = {x.size}, got shape {resp.shape}{hint}"
+        )
+    resp = check_distribution_rows(resp, x.size, resp.shape[1], "resp")
     counts = resp.sum(axis=0)
     empty = np.flatnonzero(counts <= 0)
     if empty.size:
