@@ -38,9 +38,8 @@ def check_finite(a, name):
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         where = first[0] if len(first) == 1 else first
-        count = int(bad.sum())
         raise ValueError(
-            f"{name} must be finite, but {count} {'entry is' if count == 1 else 'entries are'} NaN or inf "
+            f"{name} must be finite, but {int(bad.sum())} entries are NaN or inf "
             f"(the first at index {where})"
         )
 
