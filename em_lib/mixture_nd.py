@@ -124,11 +124,16 @@ def _check_data(X, name="X"):
     return X
 
 
+def _show(value):
+    """repr of a value for a message, numpy scalars shown as plain Python numbers."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _check_nonnegative_number(value, name):
     """A finite float >= 0."""
     v = as_float_array(value, name)
     if v.ndim != 0 or not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise ValueError(f"{name} must be a finite number >= 0, got {_show(value)}")
     return float(v)
 
 
@@ -137,7 +142,7 @@ def _check_seed(seed):
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
+        raise ValueError(f"seed must be a non-negative integer or a numpy Generator, got {_show(seed)}")
     return np.random.default_rng(int(seed))
 
 
@@ -153,7 +158,7 @@ def _cholesky(covariances, name="covariances"):
                 smallest = np.linalg.eigvalsh(cov)[0]
                 raise ValueError(
                     f"{name} must be positive definite, but component {k} is not "
-                    f"(its smallest eigenvalue is {float(smallest)!r})"
+                    f"(its smallest eigenvalue is {_show(smallest)})"
                 ) from None
         raise  # pragma: no cover - every component factorised one by one
 
@@ -189,7 +194,7 @@ def _check_gmm(weights, means, covariances, d=None):
         k = int(np.argmax(bad))
         raise ValueError(
             f"covariances must be symmetric, but component {k} differs from its transpose "
-            f"by up to {asymmetry[k]!r}"
+            f"by up to {_show(asymmetry[k])}"
         )
     covariances = 0.5 * (covariances + covariances.transpose(0, 2, 1))
     return weights, means, covariances, _cholesky(covariances)
@@ -251,7 +256,11 @@ def log_likelihood_nd(X, weights, means, covariances):
 def e_step_nd(X, weights, means, covariances):
     r"""(n, K) responsibilities :math:`\gamma_{ik} = p(z_i = k \mid x_i; \theta)`; rows sum to 1."""
     joint = log_joint_nd(X, weights, means, covariances)
-    return np.exp(joint - logsumexp_rows(joint)[:, None])
+    top = joint.max(axis=1, keepdims=True)                      # log-sum-exp shift, per point
+    resp = np.exp(joint - top)                                  # p(x_i, z_i = k) / e^top
+    # normalise by division, not by subtracting log p(x_i): far in a tail the log joint is
+    # huge and that subtraction would lose digits, so rows would not sum to 1
+    return resp / resp.sum(axis=1, keepdims=True)
 
 
 def m_step_nd(X, resp, covariance_floor=1e-6):
@@ -384,9 +393,10 @@ def kmeans(X, K, seed=0, max_iter=100):
     K = _check_K(K, X)
     rng = _check_seed(seed)
     max_iter = check_positive_int(max_iter, "max_iter")
+    seeds = _kmeans_pp_seeds(X, K, rng)                  # the seeds of init_kmeans_pp(X, K, seed)
     shift = X.mean(axis=0)
     centred = X - shift                                   # distances do not change; less cancellation
-    centres = centred[_kmeans_pp_seeds(centred, K, rng)]
+    centres = centred[seeds]
     labels = _nearest(centred, centres)
     inertia = []
     for _ in range(max_iter):
@@ -623,7 +633,7 @@ def fit_gmm(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance
         # E-step at the new parameters: l(theta^(t+1)) and the statistics for the next M-step
         history[t], stats = _sweep(blocks(), *_coefficients(weights, means, chol))
         if not np.isfinite(history[t]):
-            raise ValueError(f"the log-likelihood is not finite at iteration {t}: {history[t]!r}")
+            raise ValueError(f"the log-likelihood is not finite at iteration {t}: {_show(history[t])}")
         if abs(history[t] - previous) / n < tol:
             converged = True
             break
