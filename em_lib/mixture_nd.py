@@ -43,7 +43,14 @@ block of points the whole (K, m) log joint is one matrix product, and the
 sufficient statistics :math:`\sum_i \gamma_{ik}\phi(x_i)` are another. At the
 benchmark sizes (benchmarks/bench_em.py) this was faster than whitening each
 component with its Cholesky factor: 2.2 against 3.6 ms per iteration for
-n=200,000, d=2, K=3, and 9 against 12 ms for n=100,000, d=10, K=5.
+n=200,000, d=2, K=3, and 9 against 12 ms for n=100,000, d=10, K=5 (one BLAS
+thread). The data are centred first. Two rare cases would still lose digits to
+the expanded quadratic form, and take an exact, slower route instead: a component
+narrow and far from the centre of the data (its log joint is computed by
+whitening, see ``_coefficients``), and a covariance whose
+:math:`E_k[xx^\top] - \mu_k\mu_k^\top` would cancel (its spread is measured again
+about the new mean, see ``_parameters_from_statistics``). Both typically mean a
+component collapsing onto a far point.
 """
 
 from dataclasses import dataclass
@@ -88,7 +95,8 @@ class MixtureFit:
     means : (K, d) component means :math:`\\mu_k`.
     covariances : (K, d, d) component covariances :math:`\\Sigma_k` (floor included).
     log_likelihoods : (T,) entry t is :math:`\\ell(\\theta^{(t+1)})`, the
-        log-likelihood after iteration t; it never decreases.
+        log-likelihood after iteration t; it never decreases (exactly so with
+        ``covariance_floor=0``; see the module docstring for the floor).
     converged : True if stopped by ``tol``, False if stopped by ``max_iter``.
     n_iter : T, the number of iterations run.
     """
@@ -589,6 +597,8 @@ def fit_gmm(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance
     :func:`m_step_nd`, fused into one sweep (see the module docstring). The data
     are shifted by their mean first, which changes no likelihood but keeps
     :math:`\sum\gamma xx^\top/N_k - \mu\mu^\top` free of cancellation.
+    The feature matrix takes 8 (1 + d + d(d+1)/2) n bytes (53 MB for n=100,000,
+    d=10); above ``MAX_FEATURE_BYTES`` it is rebuilt block by block instead.
     """
     X = _check_data(X)
     n, d = X.shape

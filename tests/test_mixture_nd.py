@@ -193,6 +193,21 @@ def test_one_fused_iteration_equals_e_step_then_m_step(problem):
     assert fit.log_likelihoods[0] == pytest.approx(expected, rel=1e-10, abs=1e-8)
 
 
+def test_fit_gmm_is_the_same_over_many_blocks_and_with_features_rebuilt(monkeypatch):
+    """Block boundaries and the low-memory path (features rebuilt each sweep) change nothing."""
+    X = datasets.old_faithful()
+    start = nd.init_random(X, 3, seed=2)
+    whole = nd.fit_gmm(X, 3, init=start, tol=0.0, max_iter=10)
+    monkeypatch.setattr(nd, "BLOCK_BYTES", 8 * 12 * 10)            # blocks of 256 rows: 2 blocks
+    assert nd._block_rows(2, 3) == 256
+    blocked = nd.fit_gmm(X, 3, init=start, tol=0.0, max_iter=10)
+    monkeypatch.setattr(nd, "MAX_FEATURE_BYTES", 0)
+    rebuilt = nd.fit_gmm(X, 3, init=start, tol=0.0, max_iter=10)
+    for other in (blocked, rebuilt):
+        np.testing.assert_allclose(other.log_likelihoods, whole.log_likelihoods, rtol=1e-13)
+        np.testing.assert_allclose(other.covariances, whole.covariances, rtol=1e-10)
+
+
 @given(fitting_problems(), st.sampled_from(["kmeans++", "random"]))
 def test_fit_gmm_log_likelihood_never_decreases(problem, init):
     """Exact EM (covariance_floor=0): the theorem of notebook 04, in d dimensions.
