@@ -1,0 +1,249 @@
+"""Tests of em_lib.feedback.core: what a learner reads when a check passes or fails.
+
+The learner's functions here are small stand-ins written in the test: a right one, one
+with a classic mistake, one never written, and ones whose output has the wrong shape,
+is transposed, or holds NaN or inf.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from em_lib import log_joint, log_likelihood, m_step, posterior
+from em_lib.datasets import HEIGHTS_TRUE
+from em_lib.feedback.core import Mistake, check, close, describe_difference, finite_float, run_self_check
+
+X = np.array([150.0, 165.0, 172.0, 190.0])
+KWARGS = dict(x=X, weights=HEIGHTS_TRUE[0], means=HEIGHTS_TRUE[1], variances=HEIGHTS_TRUE[2])
+
+
+def with_sd_instead_of_variance(x, weights, means, variances):
+    """The classic: the variances passed on as if they were standard deviations."""
+    return log_likelihood(x, weights, means, np.asarray(variances) ** 2)
+
+
+SD_MISTAKE = Mistake("You used the variance where the standard deviation goes.", with_sd_instead_of_variance)
+
+
+def never_written(x, weights, means, variances):
+    raise NotImplementedError()
+
+
+# ---------------------------------------------------------------------------
+# check
+# ---------------------------------------------------------------------------
+
+def test_a_right_function_gets_a_confirmation():
+    def my_log_likelihood(x, weights, means, variances):
+        return float(np.log(np.exp(log_joint(x, weights, means, variances)).sum(axis=1)).sum())
+
+    message = check(my_log_likelihood, KWARGS, log_likelihood, mistakes=[SD_MISTAKE])
+    assert message == "my_log_likelihood(...): correct"
+
+
+def test_a_known_mistake_is_explained_in_its_own_words():
+    with pytest.raises(AssertionError) as info:
+        check(with_sd_instead_of_variance, KWARGS, log_likelihood, mistakes=[SD_MISTAKE], what="log_likelihood")
+    assert str(info.value) == "log_likelihood is not right. You used the variance where the standard deviation goes."
+
+
+def test_the_first_matching_mistake_wins_and_mistakes_that_crash_are_skipped():
+    def crashes(**kwargs):
+        raise ZeroDivisionError
+
+    first = Mistake("first explanation", with_sd_instead_of_variance)
+    second = Mistake("second explanation", with_sd_instead_of_variance)
+    with pytest.raises(AssertionError, match="first explanation"):
+        check(with_sd_instead_of_variance, KWARGS, log_likelihood, mistakes=[Mistake("crash", crashes), first, second])
+
+
+def test_a_wrong_answer_matching_no_mistake_says_where_it_differs():
+    def off_by_one(**kwargs):
+        return log_likelihood(**kwargs) + 1.0
+
+    with pytest.raises(AssertionError, match=r"the result differs from the reference: got .*, expected ") as info:
+        check(off_by_one, KWARGS, log_likelihood, mistakes=[SD_MISTAKE])
+    assert SD_MISTAKE.explanation not in str(info.value)
+
+
+def test_an_unwritten_function_is_called_not_written_yet():
+    with pytest.raises(AssertionError, match=r"log_likelihood is not written yet: replace `raise NotImplementedError\(\)`"):
+        check(never_written, KWARGS, log_likelihood, what="log_likelihood")
+
+
+def test_a_crash_in_the_learners_code_is_reported_with_its_type():
+    def crashes(x, weights, means, variances):
+        return x @ np.ones((3, 3))
+
+    with pytest.raises(AssertionError, match=r"raised ValueError"):
+        check(crashes, KWARGS, log_likelihood)
+
+
+def test_a_failing_assert_inside_the_learners_code_passes_through_unchanged():
+    def asserts(**kwargs):
+        raise AssertionError("my own check failed")
+
+    with pytest.raises(AssertionError, match="^my own check failed$"):
+        check(asserts, KWARGS, log_likelihood)
+
+
+# ---------------------------------------------------------------------------
+# The plain-words descriptions
+# ---------------------------------------------------------------------------
+
+def _message(fn, reference=posterior, kwargs=KWARGS):
+    with pytest.raises(AssertionError) as info:
+        check(fn, kwargs, reference, what="posterior")
+    return str(info.value)
+
+
+def test_wrong_shape_is_described():
+    message = _message(lambda **kw: posterior(**kw)[:, :1])
+    assert "should have shape (4, 2), got (4, 1)" in message
+
+
+def test_transposed_output_is_called_transposed():
+    message = _message(lambda **kw: posterior(**kw).T)
+    assert "should have shape (4, 2), got (2, 4)" in message
+    assert "transposed" in message
+
+
+def test_an_array_where_a_number_was_expected_asks_about_the_sum():
+    message = _message(lambda **kw: np.log(np.exp(log_joint(**kw)).sum(axis=1)), reference=log_likelihood)
+    assert "forget to sum over the samples" in message
+
+
+def test_a_number_where_an_array_was_expected_says_so():
+    assert "an array was expected" in _message(lambda **kw: 0.5)
+
+
+def test_nan_is_described_in_plain_words():
+    def with_nan(**kw):
+        out = posterior(**kw)
+        out[2, 1] = np.nan
+        return out
+
+    message = _message(with_nan)
+    assert "contains NaN where the reference is finite" in message
+    assert "0/0" in message
+
+
+def test_inf_is_described_in_plain_words():
+    message = _message(lambda **kw: np.full(1, -np.inf)[0], reference=log_likelihood)
+    assert "contains inf where the reference is finite" in message
+    assert "log-sum-exp" in message
+
+
+def test_a_finite_stand_in_for_minus_infinity_is_not_accepted():
+    """log_joint with a zero weight has a column of -inf; log(w + 1e-300) gives -690.8 there instead."""
+    kwargs = dict(x=X, weights=[1.0, 0.0], means=[170.0, 160.0], variances=[50.0, 50.0])
+
+    def with_epsilon(x, weights, means, variances):
+        log_normal = log_joint(x, [0.5, 0.5], means, variances) - np.log(0.5)
+        return log_normal + np.log(np.asarray(weights) + 1e-300)
+
+    got = with_epsilon(**kwargs)
+    assert np.all(np.isfinite(got))  # the premise: no -inf in this answer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no RuntimeWarning from comparing infinities
+        with pytest.raises(AssertionError, match=r"at index \(0, 1\): got -69\d\.\d+, expected -inf"):
+            check(with_epsilon, kwargs, log_joint)
+        assert check(log_joint, kwargs, log_joint).endswith("correct")
+
+
+def test_a_difference_is_located_where_it_is_not_where_both_are_infinite():
+    expected = np.array([[-1.0, -np.inf], [-2.0, -np.inf]])
+    got = np.array([[-1.0, -np.inf], [-2.5, -np.inf]])
+    assert describe_difference(got, expected, "r") == "r differs from the reference at index (1, 0): got -2.5, expected -2"
+
+
+# ---------------------------------------------------------------------------
+# Tuples: compared item by item
+# ---------------------------------------------------------------------------
+
+RESP = posterior(**KWARGS)
+
+
+def test_tuples_are_compared_item_by_item():
+    def means_wrong(x, resp):
+        weights, means, variances = m_step(x, resp)
+        return weights, means + 0.5, variances
+
+    with pytest.raises(AssertionError, match=r"item 1 returned by the result differs from the reference at index \(0,\)"):
+        check(means_wrong, dict(x=X, resp=RESP), m_step)
+
+
+def test_a_tuple_of_the_wrong_length_is_described():
+    with pytest.raises(AssertionError, match=r"should return a tuple of 3 items, but returned tuple of length 2"):
+        check(lambda x, resp: m_step(x, resp)[:2], dict(x=X, resp=RESP), m_step)
+    with pytest.raises(AssertionError, match=r"should return a tuple of 3 items, but returned ndarray"):
+        check(lambda x, resp: np.stack(m_step(x, resp)), dict(x=X, resp=RESP), m_step)
+
+
+def test_a_list_of_arrays_counts_as_a_tuple():
+    assert check(lambda x, resp: list(m_step(x, resp)), dict(x=X, resp=RESP), m_step).endswith("correct")
+
+
+def test_close_needs_same_structure_shape_and_values():
+    a = np.array([1.0, 2.0])
+    assert close(a, a + 1e-9)
+    assert not close(a, a + 1e-3)
+    assert not close(a[:1], a)
+    assert not close(np.array([np.nan, 2.0]), a)
+    assert not close("text", a)
+    assert close((a, 3.0), (a, 3.0))
+    assert not close((a,), (a, 3.0))
+
+
+# ---------------------------------------------------------------------------
+# run_self_check
+# ---------------------------------------------------------------------------
+
+def _passes():
+    pass
+
+
+def _fails(message):
+    def thunk():
+        raise AssertionError(message)
+    return thunk
+
+
+def test_run_self_check_prints_one_line_per_check_and_passes(capsys):
+    run_self_check([("shape", _passes), ("values", _passes)])
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["✓ shape", "✓ values", "All 2 checks passed."]
+
+
+def test_run_self_check_runs_every_check_and_raises_at_the_end(capsys):
+    ran = []
+
+    def last():
+        ran.append("last")
+
+    with pytest.raises(AssertionError, match=r"2 of 3 checks failed; start with: rows sum to 1"):
+        run_self_check([("rows sum to 1", _fails("row 0 sums to 2")), ("shape", _fails("wrong shape")), ("last", last)])
+    out = capsys.readouterr().out
+    assert ran == ["last"]  # the failures did not stop the later checks
+    assert "✗ rows sum to 1\n    row 0 sums to 2" in out
+    assert "✗ shape\n    wrong shape" in out
+    assert "✓ last" in out
+    assert "checks passed" not in out
+
+
+def test_run_self_check_with_a_real_check(capsys):
+    with pytest.raises(AssertionError, match="1 of 2 checks failed"):
+        run_self_check([
+            ("right", lambda: check(log_likelihood, KWARGS, log_likelihood)),
+            ("sd mistake", lambda: check(with_sd_instead_of_variance, KWARGS, log_likelihood, [SD_MISTAKE])),
+        ])
+    assert SD_MISTAKE.explanation in capsys.readouterr().out
+
+
+def test_finite_float():
+    assert finite_float(np.float64(2.5), "l") == 2.5
+    with pytest.raises(AssertionError, match="l should be finite, got -inf"):
+        finite_float(-np.inf, "l")
+    with pytest.raises(AssertionError, match="l should be a single number, got ndarray"):
+        finite_float(np.ones(3), "l")
