@@ -199,3 +199,53 @@ def test_example_q_rows_are_distributions():
         assert q.shape == (fb.EXAMPLE_X.size, 2)
         np.testing.assert_allclose(q.sum(axis=1), 1.0)
         assert (q >= 0).all()
+
+
+# --------------------------------------------------------------------------
+# Properties: right answers written differently pass on any valid inputs.
+# --------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def values_and_weights(draw):
+    K = draw(st.integers(1, 5))
+    log_values = np.array(draw(st.lists(st.floats(-300.0, 300.0), min_size=K, max_size=K)))
+    raw = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=K, max_size=K)))
+    if raw.sum() == 0:
+        raw[0] = 1.0
+    return np.exp(log_values), raw / raw.sum()
+
+
+@given(values_and_weights())
+def test_right_jensen_gap_passes_on_any_inputs(inputs):
+    def jensen_gap(values, q):
+        return float(logsumexp(np.log(values), b=q) - np.dot(q, np.log(values)))  # log of the average, stably
+
+    fb.check_jensen_gap(jensen_gap, *inputs)
+    fb.check_jensen_gap_nonnegative(em_lib.jensen_gap, *inputs)
+
+
+@st.composite
+def bound_inputs(draw):
+    n, K = draw(st.integers(1, 20)), draw(st.integers(1, 3))
+    x = np.array(draw(st.lists(st.floats(0.0, 2000.0), min_size=n, max_size=n)))
+    means = np.array(draw(st.lists(st.floats(140.0, 200.0), min_size=K, max_size=K)))
+    variances = np.array(draw(st.lists(st.floats(1.0, 200.0), min_size=K, max_size=K)))
+    raw = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n * K, max_size=n * K))).reshape(n, K)
+    raw[raw.sum(axis=1) == 0, 0] = 1.0
+    return x, raw / raw.sum(axis=1, keepdims=True), np.full(K, 1.0 / K), means, variances
+
+
+@given(bound_inputs())
+def test_right_elbo_passes_and_stays_below_the_log_likelihood(inputs):
+    x, q, weights, means, variances = inputs
+
+    def elbo(x, q, weights, means, variances):
+        lj = em_lib.log_joint(x, weights, means, variances)
+        return float(np.sum(np.where(q > 0, q * lj, 0.0)) - np.sum(xlogy(q, q)))
+
+    fb.check_elbo(elbo, *inputs)
+    assert em_lib.elbo(*inputs) <= em_lib.log_likelihood(x, weights, means, variances) + 1e-9 * (1 + abs(em_lib.elbo(*inputs)))

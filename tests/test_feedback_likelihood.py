@@ -266,3 +266,38 @@ def test_unknown_wrong_answer_still_explained():
 
     with pytest.raises(AssertionError, match="differs from the reference"):
         fb.check_log_likelihood(log_likelihood, fb.EXAMPLE_X, *HEIGHTS)
+
+
+# --------------------------------------------------------------------------
+# Properties: right answers written differently pass on any valid inputs.
+# --------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def mixtures(draw):
+    K = draw(st.integers(1, 4))
+    raw = np.array(draw(st.lists(st.floats(0.05, 1.0), min_size=K, max_size=K)))
+    means = np.array(draw(st.lists(st.floats(100.0, 220.0), min_size=K, max_size=K)))
+    variances = np.array(draw(st.lists(st.floats(0.01, 400.0), min_size=K, max_size=K)))
+    x = np.array(draw(st.lists(st.floats(-2000.0, 5000.0), min_size=1, max_size=30)))
+    return x, raw / raw.sum(), means, variances
+
+
+def scipy_log_joint(x, weights, means, variances):
+    return np.log(weights) + stats.norm.logpdf(x[:, None], means, np.sqrt(variances))
+
+
+def scipy_log_likelihood(x, weights, means, variances):
+    return float(logsumexp(scipy_log_joint(x, weights, means, variances), axis=1).sum())
+
+
+@given(mixtures())
+def test_independent_right_answers_pass_on_any_inputs(inputs):
+    """scipy-based implementations pass the graded checks, far tails and tiny variances included."""
+    fb.check_log_joint(scipy_log_joint, *inputs)
+    fb.check_log_joint_shape(scipy_log_joint, *inputs)
+    fb.check_log_likelihood(scipy_log_likelihood, *inputs)
+    fb.check_log_likelihood_is_number(scipy_log_likelihood, *inputs)
