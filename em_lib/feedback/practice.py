@@ -73,7 +73,7 @@ def check_n_gmm_params(fn, K, d):
 
 
 def self_check_n_gmm_params(fn):
-    """The visible self-check of notebook 05's Exercise 5.4: one line per check."""
+    """The visible self-check of notebook 05's Exercise 5.2: one line per check."""
     run_self_check(
         [
             ("one Gaussian on a line (K=1, d=1): a mean and a variance",
@@ -253,7 +253,7 @@ SMALL_X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [6.0, 5.0], [5.0, 6.0], 
 
 
 def self_check_kmeans_step(fn):
-    """The visible self-check of notebook 05's Exercise 5.6: one line per check."""
+    """The visible self-check of notebook 05's Exercise 5.3: one line per check."""
     faithful = _datasets.old_faithful()
     run_self_check(
         [
