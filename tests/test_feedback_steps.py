@@ -325,3 +325,22 @@ def test_fit_em_history_check():
         fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, "before"), **inputs)
     with pytest.raises(AssertionError, match="n_iter \\+ 1 entries"):
         fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, "with start"), **inputs)
+
+
+def test_fit_em_parts_separate_the_parameters_from_the_history():
+    inputs = fb.FIT_EM_INPUTS["heights"]
+    off_by_one = make_fit_em(em_lib.e_step, em_lib.m_step, "before")
+    assert fb.check_fit_em(off_by_one, parts=("parameters",), **inputs).endswith("parameters correct")
+    with pytest.raises(AssertionError, match="off by one"):
+        fb.check_fit_em(off_by_one, parts=("history",), **inputs)
+    not_fed_back = make_fit_em(em_lib.e_step, em_lib.m_step, "not fed back")
+    with pytest.raises(AssertionError, match="the parameters returned by fit_em.*not fed back"):
+        fb.check_fit_em(not_fed_back, parts=("parameters",), **inputs)
+
+
+def test_fit_em_must_return_four_items():
+    def three(x, weights, means, variances, n_iter):
+        return em_lib.fit_em(x, weights, means, variances, n_iter)[:3]
+
+    with pytest.raises(AssertionError, match="should return a tuple \\(weights, means, variances, log_likelihoods\\)"):
+        fb.check_fit_em(three, **fb.FIT_EM_INPUTS["heights"])

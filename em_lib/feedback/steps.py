@@ -320,9 +320,40 @@ FIT_EM_MISTAKES = (
 )
 
 
-def check_fit_em(fn, **inputs):
-    """One graded check of ``fit_em`` against ``em_lib.fit_em``, naming a classic mistake of the loop."""
-    return check(fn, inputs, reference_fit_em, FIT_EM_MISTAKES, what="fit_em(...)")
+def _learner_fit_em(fn, inputs):
+    """Call the learner's fit_em once and insist on a tuple of four items."""
+    got = call_learner(fn, inputs, "fit_em(...)")
+    if not isinstance(got, (tuple, list)) or len(got) != 4:
+        kind = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+        raise AssertionError(
+            "fit_em(...) should return a tuple (weights, means, variances, log_likelihoods), got "
+            f"{kind}: end with `return weights, means, variances, log_likelihoods`"
+        )
+    return got
+
+
+def _select(result, parts):
+    """The items of a fit_em result that ``parts`` names: "parameters" (the first three), "history"."""
+    chosen = list(result[:3]) if "parameters" in parts else []
+    if "history" in parts:
+        chosen.append(result[3])
+    return tuple(chosen)
+
+
+def check_fit_em(fn, parts=("parameters", "history"), **inputs):
+    """One graded check of ``fit_em`` against ``em_lib.fit_em``, naming a classic mistake of the loop.
+
+    ``parts`` chooses what is compared: "parameters" (the weights, means and variances
+    returned) and/or "history" (the log-likelihoods), so that a graded test can give the
+    parameters and the history their own points.
+    """
+    got = _select(_learner_fit_em(fn, inputs), parts)
+    mistakes = tuple(
+        Mistake(m.explanation, lambda m=m, **kw: _select(m.answer(**kw), parts)) for m in FIT_EM_MISTAKES
+    )
+    what = "fit_em(...)" if len(parts) == 2 else f"the {' and '.join(parts)} returned by fit_em(...)"
+    check(lambda **kw: got, inputs, lambda **kw: _select(reference_fit_em(**kw), parts), mistakes, what=what)
+    return "fit_em(...): correct" if len(parts) == 2 else f"fit_em(...): {' and '.join(parts)} correct"
 
 
 @contextmanager
