@@ -165,7 +165,12 @@ def test_posterior_is_bayes_rule_with_scipy_densities(problem):
     x, weights, means, variances = problem
     joint = weights * norm.pdf(x[:, None], loc=means, scale=np.sqrt(variances))
     assume(np.all(joint.sum(axis=1) > 1e-250))
-    np.testing.assert_allclose(posterior(*problem), joint / joint.sum(axis=1, keepdims=True), rtol=1e-9, atol=1e-300)
+    post, bayes = posterior(*problem), joint / joint.sum(axis=1, keepdims=True)
+    # Densities below ~1e-290 are subnormal or 0 in float64 and carry few digits: there
+    # Bayes' rule written with densities is itself inexact, so only the size is checked.
+    exact = joint > 1e-290
+    np.testing.assert_allclose(post[exact], bayes[exact], rtol=1e-9)
+    assert np.all(post[~exact] < 1e-250)
 
 
 def test_posterior_of_the_lectures_two_people():
