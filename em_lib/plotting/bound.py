@@ -99,11 +99,15 @@ def plot_bound_touching(x, weights, means, variances, k=0, grid=None, n_steps=1,
         top.vlines(data["peak"][s], data["peak_bound"][s], data["peak_log_likelihood"][s], colors=colour, lw=1, ls=":")
         top.annotate(rf"${label}^{{({name})}}$", (data["touch"][s], data["touch_log_likelihood"][s]),
                      xytext=(8, 6), textcoords="offset points", color=colour, fontsize=11)
+        if s == n_steps - 1:  # the last maximiser is where the next bound would touch
+            nxt = "t+1" if s == 0 else f"t+{s + 1}"
+            top.annotate(rf"${label}^{{({nxt})}}$", (data["peak"][s], data["peak_log_likelihood"][s]),
+                         xytext=(0, 11), textcoords="offset points", color=colour, fontsize=11, ha="center")
         bottom.plot(g, ll - bounds[s], color=colour, lw=1.8, ls="--")
         bottom.plot(data["touch"][s], 0.0, "o", color=colour, ms=7)
     span = ll.max() - ll.min()
-    top.set_ylim(ll.min() - 0.35 * span, ll.max() + 0.12 * span)
-    top.set_ylabel("value at the data")
+    top.set_ylim(ll.min() - 0.35 * span, ll.max() + 0.2 * span)
+    top.set_ylabel(r"$\ell(\theta)$ and $L(Q, \theta)$")
     top.legend(loc="lower center", fontsize=8.5, framealpha=0.95)
     top.set_title(
         rf"The bound touches $\ell$ at ${label}^{{(t)}}$ (filled dot); its maximiser (triangle) is the M-step's "
