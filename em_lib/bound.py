@@ -48,10 +48,23 @@ def _q_log_q(q):
     return out
 
 
+def _rows(q, name):
+    """A (K,) distribution or an (n, K) array of them, checked like ``q`` everywhere else."""
+    q = as_float_array(q, name)
+    if q.ndim not in (1, 2) or q.size == 0:
+        raise ValueError(f"{name} must be a distribution of shape (K,) or rows of them, shape (n, K), got shape {q.shape}")
+    rows = np.atleast_2d(q)
+    check_distribution_rows(rows, rows.shape[0], rows.shape[1], name)
+    return q
+
+
 def entropy(q):
-    r"""(n,) entropies :math:`H(Q_i) = -\sum_k Q_i(k)\log Q_i(k)`, with 0 log 0 = 0."""
-    q = as_float_array(q, "q")
-    return -_q_log_q(q).sum(axis=-1)
+    r"""Entropies :math:`H(Q_i) = -\sum_k Q_i(k)\log Q_i(k)`, with 0 log 0 = 0.
+
+    ``q`` is one distribution (K,), giving a float, or rows of them (n, K), giving (n,).
+    """
+    q = _rows(q, "q")
+    return 0.0 - _q_log_q(q).sum(axis=-1)  # 0.0 - x: a one-hot row gives 0.0, not -0.0
 
 
 def expected_complete_log_likelihood(x, q, weights, means, variances):
@@ -75,7 +88,8 @@ def elbo(x, q, weights, means, variances):
     ``q`` is the posterior.
     """
     q_arr = as_float_array(q, "q")
-    return expected_complete_log_likelihood(x, q_arr, weights, means, variances) + float(entropy(q_arr).sum())
+    q_function = expected_complete_log_likelihood(x, q_arr, weights, means, variances)  # checks q's shape
+    return q_function + float(entropy(q_arr).sum())
 
 
 def kl_divergence(q, p):
@@ -84,8 +98,8 @@ def kl_divergence(q, p):
     ``q`` and ``p`` are (n, K) row distributions; 0 log 0 = 0, and a row where q puts
     mass where p has none gives inf.
     """
-    q = as_float_array(q, "q")
-    p = as_float_array(p, "p")
+    q = _rows(q, "q")
+    p = _rows(p, "p")
     if q.shape != p.shape:
         raise ValueError(f"q and p must have the same shape, got {q.shape} and {p.shape}")
     terms = np.zeros(np.broadcast_shapes(q.shape, p.shape))

@@ -130,6 +130,27 @@ def test_kl_divergence_agrees_with_scipy(pair):
     np.testing.assert_allclose(kl_divergence(q, p), expected, rtol=1e-12, atol=1e-15)
 
 
+def test_entropy_of_one_distribution_and_of_rows():
+    assert entropy([0.5, 0.5]) == pytest.approx(np.log(2), rel=1e-15)
+    np.testing.assert_array_equal(entropy([[1.0, 0.0], [0.0, 1.0]]), [0.0, 0.0])
+    assert not np.signbit(entropy([1.0, 0.0]))  # 0.0, not -0.0
+
+
+@pytest.mark.parametrize("fn, args, name", [
+    (entropy, ([-0.5, 1.5],), "q"),
+    (entropy, ([[0.3, 0.3]],), "q"),
+    (entropy, ([np.nan, 1.0],), "q"),
+    (entropy, (np.ones((2, 2, 2)) / 2,), "q"),
+    (kl_divergence, ([0.5, 0.5], [-0.5, 1.5]), "p"),
+    (kl_divergence, ([0.5, 0.6], [0.5, 0.5]), "q"),
+    (kl_divergence, ([0.5, 0.5], [1.0, 0.0, 0.0]), "q and p"),
+])
+def test_entropy_and_kl_refuse_what_is_not_a_distribution(fn, args, name):
+    """No silent NaN or a negative 'entropy' from a q that is not a distribution."""
+    with pytest.raises(ValueError, match=rf"^(each row of )?{name}\b"):
+        fn(*args)
+
+
 # ---------------------------------------------------------------------------
 # Jensen's gap
 # ---------------------------------------------------------------------------
