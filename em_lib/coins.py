@@ -58,6 +58,12 @@ def two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter):
     for t in range(n_iter):
         p_a = two_coins_posterior_a(heads, tosses, theta_a, theta_b)
         p_b = two_coins_posterior_a(heads, tosses, theta_b, theta_a)  # = 1 - p_a, without losing digits
+        for name, coin, p_coin in (("theta_a", "A", p_a), ("theta_b", "B", p_b)):
+            if not p_coin @ tosses > 0:
+                raise ValueError(
+                    f"{name}: at iteration {t} coin {coin} explains none of the sets (its posterior "
+                    f"underflowed to 0 for every set), so {name} is 0/0; start {name} nearer the data"
+                )
         theta_a = float(p_a @ heads / (p_a @ tosses))
         theta_b = float(p_b @ heads / (p_b @ tosses))
         for name, value in (("theta_a", theta_a), ("theta_b", theta_b)):
@@ -102,6 +108,12 @@ def three_coins_em(y, pi, p, q, n_iter):
     n_iter = check_positive_int(n_iter, "n_iter")
     for t in range(n_iter):
         mu = three_coins_posterior_b(y, pi, p, q)
+        for name, coin, share in (("p", "B", mu.sum()), ("q", "C", (1.0 - mu).sum())):
+            if not share > 0:
+                raise ValueError(
+                    f"{name}: at iteration {t} coin {coin} was chosen for none of the tosses "
+                    f"(pi = {pi!r}), so {name} is 0/0; start pi further from 0 and 1"
+                )
         pi = float(mu.mean())
         p = float(mu @ y / mu.sum())
         q = float((1.0 - mu) @ y / (1.0 - mu).sum())

@@ -5,6 +5,8 @@ Do and Batzoglou (2008), Nature Biotechnology 26(8):897-899, Figure 1b; and Li H
 统计学习方法, chapter 9, Example 9.1.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, reject
@@ -117,6 +119,15 @@ def test_two_coins_swapping_the_start_swaps_the_result(sets, theta_a, theta_b, n
     np.testing.assert_allclose([a2, b2], [a, b], rtol=1e-12)
 
 
+def test_two_coins_says_when_a_coin_explains_no_set_instead_of_dividing_0_by_0():
+    """10 000 tosses a set, mostly heads, coin A started at 0.01: its posterior is 0.0 for
+    every set. A ValueError naming theta_a, not 'theta_a reached nan' after a 0/0 warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^theta_a: .*coin A explains none of the sets"):
+            two_coins_em([9000, 8000], 10_000, 0.01, 0.9, 1)
+
+
 def test_two_coins_accepts_a_single_number_of_tosses_for_every_set():
     heads, n_tosses = two_coins()
     assert two_coins_em(heads, 10, 0.6, 0.5, 10) == two_coins_em(heads, n_tosses, 0.6, 0.5, 10)
@@ -187,6 +198,13 @@ def test_three_coins_iterations_compose(y, pi, p, q, a, b):
     straight = _or_reject(three_coins_em, y, pi, p, q, a + b)
     halfway = _or_reject(three_coins_em, y, pi, p, q, a)
     np.testing.assert_allclose(three_coins_em(y, *halfway, b), straight, rtol=1e-12)
+
+
+def test_three_coins_says_when_coin_b_is_never_chosen_instead_of_dividing_0_by_0():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^p: .*coin B was chosen for none of the tosses"):
+            three_coins_em([1, 1, 0], 5e-324, 0.5, 0.4, 1)
 
 
 def test_three_coins_refuses_to_drive_a_coin_to_certainty():
