@@ -88,6 +88,30 @@ def test_a_failing_assert_inside_the_learners_code_passes_through_unchanged():
         check(asserts, KWARGS, log_likelihood)
 
 
+def test_a_learner_editing_its_inputs_in_place_changes_nothing_outside_and_is_told():
+    """`variances **= 2` inside the learner's function: the caller's arrays (here the course's
+    own HEIGHTS_TRUE) stay intact, the mistake is still recognised, and the message says so."""
+    def in_place(x, weights, means, variances):
+        variances **= 2
+        return log_likelihood(x, weights, means, variances)
+
+    kwargs = dict(x=X, weights=HEIGHTS_TRUE[0], means=HEIGHTS_TRUE[1], variances=HEIGHTS_TRUE[2])
+    before = HEIGHTS_TRUE[2].copy()
+    with pytest.raises(AssertionError) as info:
+        check(in_place, kwargs, log_likelihood, mistakes=[SD_MISTAKE])
+    np.testing.assert_array_equal(HEIGHTS_TRUE[2], before)
+    assert SD_MISTAKE.explanation in str(info.value)
+    assert "changed its input variances in place" in str(info.value)
+
+
+def test_a_right_answer_is_right_even_if_computed_in_place():
+    def in_place_but_right(x, weights, means, variances):
+        x -= 0.0
+        return log_likelihood(x, weights, means, variances)
+
+    assert check(in_place_but_right, KWARGS, log_likelihood).endswith("correct")
+
+
 # ---------------------------------------------------------------------------
 # The plain-words descriptions
 # ---------------------------------------------------------------------------

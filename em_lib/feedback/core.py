@@ -10,6 +10,7 @@ than only saying "not close".
 fails with a readable reason) and returns a one-line confirmation when right.
 """
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -121,17 +122,38 @@ def check(fn, kwargs, reference, mistakes=(), what=None, rtol=RTOL, atol=ATOL):
     """
     what = what or f"{getattr(fn, '__name__', 'your function')}(...)"
     expected = reference(**kwargs)
-    got = call_learner(fn, kwargs, what)
+    # The learner's function gets copies: an in-place edit (``variances **= 2``) must not
+    # change the caller's data (e.g. em_lib.datasets.HEIGHTS_TRUE) nor the inputs that the
+    # mistakes below are evaluated on.
+    given = {name: copy.deepcopy(value) for name, value in kwargs.items()}
+    got = call_learner(fn, given, what)
     if close(got, expected, rtol, atol):
         return f"{what}: correct"
+    changed = [name for name in kwargs if not _unchanged(given[name], kwargs[name])]
+    note = (
+        f" (Your function also changed its input {', '.join(changed)} in place, e.g. with -= or **=; "
+        "compute new arrays instead, so the caller's data stay as they were.)"
+        if changed else ""
+    )
     for mistake in mistakes:
         try:
             wrong = mistake.answer(**kwargs)
         except Exception:
             continue
         if close(got, wrong, rtol, atol):
-            raise AssertionError(f"{what} is not right. {mistake.explanation}")
-    raise AssertionError(f"{what} is not right: {describe_difference(got, expected, 'the result')}")
+            raise AssertionError(f"{what} is not right. {mistake.explanation}{note}")
+    raise AssertionError(f"{what} is not right: {describe_difference(got, expected, 'the result')}{note}")
+
+
+def _unchanged(after, before):
+    """True when an argument still equals what was passed (NaN equal to NaN)."""
+    if isinstance(before, np.ndarray) or isinstance(after, np.ndarray):
+        a, b = np.asarray(after), np.asarray(before)
+        return a.shape == b.shape and bool(np.all((a == b) | (a != a) & (b != b)))
+    try:
+        return bool(after == before)
+    except Exception:
+        return True
 
 
 def run_self_check(checks):
