@@ -344,3 +344,25 @@ def test_fit_em_must_return_four_items():
 
     with pytest.raises(AssertionError, match="should return a tuple \\(weights, means, variances, log_likelihoods\\)"):
         fb.check_fit_em(three, **fb.FIT_EM_INPUTS["heights"])
+
+
+def test_an_unwritten_step_is_named_not_the_loop(capsys):
+    namespace = {"e_step": not_written, "m_step": em_lib.m_step}
+
+    def fit_em(x, weights, means, variances, n_iter):
+        history = []
+        for _ in range(n_iter):
+            weights, means, variances = namespace["m_step"](x, namespace["e_step"](x, weights, means, variances))
+            history.append(em_lib.log_likelihood(x, weights, means, variances))
+        return weights, means, variances, np.array(history)
+
+    with pytest.raises(AssertionError):
+        fb.self_check_fit_em(fit_em)
+    out = capsys.readouterr().out
+    assert "calls not_written(...), which is not written yet" in out
+    assert "fit_em(...) is not written yet" not in out
+    with pytest.raises(AssertionError, match="which is not written yet"):
+        fb.check_fit_em(fit_em, **fb.FIT_EM_INPUTS["heights"])
+    # a fit_em that is itself unwritten is still told so
+    with pytest.raises(AssertionError, match="fit_em\\(...\\) is not written yet"):
+        fb.check_fit_em(not_written, **fb.FIT_EM_INPUTS["heights"])

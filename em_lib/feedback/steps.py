@@ -16,6 +16,7 @@ Each exercise has ``self_check_<fn>(fn)`` (the visible self-check cell) and
 ``check_<fn>(fn, **inputs)`` (one graded check).
 """
 
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -340,6 +341,32 @@ def _select(result, parts):
     return tuple(chosen)
 
 
+def _naming_unwritten_helpers(fn):
+    """``fn`` wrapped so that a NotImplementedError raised in a function it calls names that function.
+
+    Without this, a written ``fit_em`` that calls an unwritten ``e_step`` would be reported as
+    "not written yet" itself.
+    """
+    own = getattr(fn, "__name__", "your function")
+
+    def wrapped(**kwargs):
+        try:
+            return fn(**kwargs)
+        except NotImplementedError:
+            tb = sys.exc_info()[2]
+            while tb.tb_next is not None:
+                tb = tb.tb_next
+            callee = tb.tb_frame.f_code.co_name
+            if callee not in (own, "<module>"):
+                raise AssertionError(
+                    f"{own}(...) calls {callee}(...), which is not written yet: write {callee} first"
+                ) from None
+            raise
+
+    wrapped.__name__ = own
+    return wrapped
+
+
 def check_fit_em(fn, parts=("parameters", "history"), **inputs):
     """One graded check of ``fit_em`` against ``em_lib.fit_em``, naming a classic mistake of the loop.
 
@@ -347,7 +374,7 @@ def check_fit_em(fn, parts=("parameters", "history"), **inputs):
     returned) and/or "history" (the log-likelihoods), so that a graded test can give the
     parameters and the history their own points.
     """
-    got = _select(_learner_fit_em(fn, inputs), parts)
+    got = _select(_learner_fit_em(_naming_unwritten_helpers(fn), inputs), parts)
     mistakes = tuple(
         Mistake(m.explanation, lambda m=m, **kw: _select(m.answer(**kw), parts)) for m in FIT_EM_MISTAKES
     )
@@ -466,6 +493,7 @@ def _loop_or_steps(fn, inputs, namespace):
 def self_check_fit_em(fn, namespace=None):
     """The visible self-check of ``fit_em``. Pass ``globals()`` as ``namespace`` to learn whether a
     wrong answer comes from the loop or from your ``e_step``/``m_step``."""
+    fn = _naming_unwritten_helpers(fn)
     run_self_check([
         (
             "returns (weights, means, variances, log_likelihoods), one log-likelihood per iteration",
