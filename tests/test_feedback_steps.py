@@ -6,7 +6,10 @@ of the Mistake catalogue, so the tests check that real wrong code is recognised.
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
+from strategies import positive_distribution_rows, samples
 
 import em_lib
 from em_lib.feedback import steps as fb
@@ -366,3 +369,32 @@ def test_an_unwritten_step_is_named_not_the_loop(capsys):
     # a fit_em that is itself unwritten is still told so
     with pytest.raises(AssertionError, match="fit_em\\(...\\) is not written yet"):
         fb.check_fit_em(not_written, **fb.FIT_EM_INPUTS["heights"])
+
+
+def test_the_visible_m_step_inputs_tell_the_mistakes_apart():
+    """On the soft visible inputs no two mistakes of one array give the same answer, nor the right one."""
+    for key in ("heights", "three components"):
+        inputs = fb.M_STEP_INPUTS[key]
+        expected = em_lib.m_step(**inputs)
+        for j, mistakes in enumerate((fb.WEIGHTS_MISTAKES, fb.MEANS_MISTAKES, fb.VARIANCES_MISTAKES)):
+            answers = [np.asarray(m.answer(**inputs)) for m in mistakes]
+            for a in answers:
+                assert a.shape != expected[j].shape or not np.allclose(a, expected[j]), (key, j)
+            for i in range(len(answers)):
+                for k in range(i + 1, len(answers)):
+                    a, b = answers[i], answers[k]
+                    same_text = mistakes[i].explanation == mistakes[k].explanation
+                    assert same_text or a.shape != b.shape or not np.allclose(a, b), (key, j, i, k)
+
+
+@st.composite
+def positive_distribution_rows_problem(draw):
+    x = draw(samples(min_size=2, max_size=30, tails=False))
+    K = draw(st.integers(1, 4))
+    return x, draw(positive_distribution_rows(x.size, K))
+
+
+@given(positive_distribution_rows_problem())
+def test_the_reference_m_step_passes_on_any_responsibilities(problem):
+    x, resp = problem
+    assert fb.check_m_step(em_lib.m_step, x=x, resp=resp) == "m_step(...): correct"
