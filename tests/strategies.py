@@ -94,3 +94,21 @@ def problems_with_q(draw, tails=True):
     x, weights, means, variances = draw(problems(tails=tails))
     q = draw(distribution_rows(x.size, weights.size))
     return x, q, weights, means, variances
+
+
+@st.composite
+def fit_problems(draw, tails=True):
+    """``(x, weights, means, variances)`` for running EM: data drawn from a random mixture
+    (so components have points to hold on to), a start drawn independently, and possibly
+    one far-tail point. Data that are all one value, which make a component collapse at
+    once, are left to the collapse tests."""
+    K = draw(st.integers(1, MAX_K))
+    true_weights, true_means, true_variances = draw(mixtures(K))
+    n = draw(st.integers(5 * K, 60))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    z = rng.choice(K, size=n, p=true_weights)
+    x = rng.normal(true_means[z], np.sqrt(true_variances[z]))
+    if tails and draw(st.booleans()):
+        x[0] = draw(tail_points)
+    weights, means, variances = draw(mixtures(K))
+    return x, weights, means, variances

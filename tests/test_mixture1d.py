@@ -19,7 +19,7 @@ from sklearn.mixture import GaussianMixture
 from em_lib import e_step, elbo, fit_em, log_joint, log_likelihood, m_step, posterior
 from em_lib.datasets import HEIGHTS_TRUE, heights, old_faithful
 
-from strategies import positive_distribution_rows, problems, samples
+from strategies import fit_problems, positive_distribution_rows, problems, samples
 
 
 def scipy_log_joint(x, weights, means, variances):
@@ -272,7 +272,7 @@ def _fit_or_reject(x, weights, means, variances, n_iter):
         raise
 
 
-@given(problems(tails=True, min_n=8), st.integers(1, 25))
+@given(fit_problems(), st.integers(1, 25))
 def test_fit_em_log_likelihood_never_decreases(problem, n_iter):
     x, weights, means, variances = problem
     *params, history = _fit_or_reject(x, weights, means, variances, n_iter)
@@ -284,7 +284,7 @@ def test_fit_em_log_likelihood_never_decreases(problem, n_iter):
     assert np.all(steps >= -1e-10 * scale), f"decreases by {steps.min()}"
 
 
-@given(problems(tails=True, min_n=8), st.integers(1, 25))
+@given(fit_problems(), st.integers(1, 25))
 def test_fit_em_last_history_entry_is_the_log_likelihood_of_what_it_returns(problem, n_iter):
     x = problem[0]
     weights, means, variances, history = _fit_or_reject(*problem, n_iter)
@@ -293,7 +293,7 @@ def test_fit_em_last_history_entry_is_the_log_likelihood_of_what_it_returns(prob
     assert history[-1] == pytest.approx(log_likelihood(x, weights, means, variances), rel=1e-10)
 
 
-@given(problems(tails=False, min_n=8), st.integers(1, 8))
+@given(fit_problems(tails=False), st.integers(1, 8))
 def test_fit_em_is_e_step_then_m_step_repeated(problem, n_iter):
     """The fast fused loop of fit_em gives what the readable e_step/m_step loop gives."""
     x, *theta = problem
