@@ -35,6 +35,11 @@ def p_over_samples(x, weights, means, variances):
     return joint / joint.sum(axis=0)
 
 
+def p_global_sum(x, weights, means, variances):
+    joint = joint_density(x, weights, means, variances)
+    return joint / np.sum(joint)
+
+
 def p_no_weights(x, weights, means, variances):
     lik = stats.norm.pdf(x[:, None], means, np.sqrt(variances))
     return lik / lik.sum(axis=1, keepdims=True)
@@ -74,6 +79,7 @@ WRONG = {
     p_unnormalised: "not normalised",
     p_log_space_forgot_exp: "still in log space",
     p_over_samples: "over the samples (axis 0)",
+    p_global_sum: "ALL samples and components",
     p_no_weights: "mixing weights are missing",
     p_variance_as_scale: "as if they were standard deviations",
     p_sd_in_formula: "standard deviation sqrt(variances)",

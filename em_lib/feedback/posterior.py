@@ -40,6 +40,11 @@ def _over_samples(x, weights, means, variances):
     return joint / joint.sum(axis=0, keepdims=True)
 
 
+def _over_everything(x, weights, means, variances):
+    joint = _joint(x, weights, means, variances)
+    return joint / joint.sum()
+
+
 def _weights_forgotten(x, weights, means, variances):
     weights = np.asarray(weights, dtype=float)
     return reference_posterior(x, np.full(weights.shape, 1.0 / weights.size), means, variances)
@@ -84,6 +89,11 @@ POSTERIOR_MISTAKES = (
         "COLUMN sums to 1. Q_i is a distribution over the hidden variable of sample i, so each "
         "ROW must sum to 1: divide by the sum over k, with keepdims=True or [:, None].",
         _over_samples,
+    ),
+    Mistake(
+        "It divides by the total over ALL samples and components, so the whole array sums to 1. "
+        "Each sample has its own Q_i: divide each ROW by its own sum over k (axis=1, keepdims=True).",
+        _over_everything,
     ),
     Mistake(
         "The mixing weights are missing: it normalises the component densities N(x_i; mu_k, "
