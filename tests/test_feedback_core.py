@@ -214,6 +214,8 @@ def test_close_needs_same_structure_shape_and_values():
     assert close(a, a + 1e-9)
     assert not close(a, a + 1e-3)
     assert not close(a[:1], a)
+    assert not close(1.0, np.ones(3))  # a number is not an array, even one full of that number
+    assert not close(np.ones((3, 1)), np.ones(3))  # nor is an (n, 1) column an (n,) vector
     assert not close(np.array([np.nan, 2.0]), a)
     assert not close("text", a)
     assert close((a, 3.0), (a, 3.0))
