@@ -325,6 +325,28 @@ def test_fit_em_recovers_the_heights_model_from_a_rough_start():
     assert history[-1] - history[-2] < 1e-6 * abs(history[-1])  # settled
 
 
+def test_fit_em_is_exact_for_a_narrow_cluster_far_from_the_data_mean():
+    """One far point drags the data's mean to ~1300 while a component sits at 51 with sd ~0.8.
+    Measuring spreads from the data's mean would cancel away the digits of that variance;
+    found by Hypothesis (fit_em returned a variance of 2.3e-10 where the M-step gives 0)."""
+    x = np.array([1e4, 51.0, 52.0, 53.0, 50.0, 49.0, 51.5, 50.5])
+    start = ([2 / 3, 1 / 3], [100.0, 100.0], [20.0, 16.0])
+    weights, means, variances, history = fit_em(x, *start, 3)
+    theta = start
+    for _ in range(3):
+        theta = m_step(x, e_step(x, *theta))
+    np.testing.assert_allclose(variances, theta[2], rtol=1e-10)
+    np.testing.assert_allclose(means, theta[1], rtol=1e-12)
+    assert history[-1] == pytest.approx(log_likelihood(x, weights, means, variances), rel=1e-12)
+
+
+def test_fit_em_calls_identical_points_a_collapse():
+    """Seven equal heights and one far point: component 1 takes the seven, its variance is 0."""
+    x = np.array([1e4] + [51.0] * 7)
+    with pytest.raises(ValueError, match="component 1 collapsed"):
+        fit_em(x, [2 / 3, 1 / 3], [100.0, 100.0], [20.0, 16.0], 1)
+
+
 def test_fit_em_refuses_a_collapsing_component_instead_of_returning_nan():
     """A component that ends up on one point has variance 0: a ValueError, not NaN or inf."""
     x = np.array([0.0, 5.0, 6.0, 7.0])
