@@ -1,0 +1,443 @@
+"""A catalogue of realistic wrong answers, one per classic mistake, for every graded function.
+
+Each entry is the complete source of an answer cell as a student would hand it in:
+the signature of the release, a wrong body. ``tests/test_grading_wrong_answers.py``
+puts each one into the otherwise filled solution and grades it with real nbgrader.
+
+Fields of :class:`WrongAnswer`:
+
+- ``assignment``, ``grade_id``: where the answer goes (the answer cell's grade_id);
+- ``name``: a short name of the mistake;
+- ``source``: the answer cell;
+- ``partial``: the mistake leaves part of the function right AND the notebook's point
+  split is meant to reward that part (checked by hand against the notebook's
+  "Points:" line and its graded cells): the function must keep some of its points;
+- ``feedback``: a phrase that the feedback shown in the failed graded cells must
+  contain, so the learner is told which mistake it is (None: not asserted).
+
+``REFERENCE_CALLS`` holds one answer per graded function that only calls the
+reference implementation; issue 4 will make those score zero for that function.
+"""
+
+import ast
+import textwrap
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    assignment: str
+    grade_id: str
+    name: str
+    source: str
+    partial: bool = False
+    feedback: str | None = None
+
+    @property
+    def function(self):
+        """The graded function: the name the answer cell defines."""
+        return function_name(self.source)
+
+    @property
+    def id(self):
+        return f"{self.function}:{self.name}"
+
+
+def function_name(source):
+    """The name of the (first) function an answer cell defines."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            return node.name
+    raise ValueError("no function definition in the answer")
+
+
+def _entry(assignment, grade_id, name, source, **kw):
+    return WrongAnswer(assignment, grade_id, name, textwrap.dedent(source).lstrip("\n"), **kw)
+
+
+A01, A02, A03 = "01_latent_variables", "02_jensens_inequality", "03_tight_bound"
+A04, A05, A06 = "04_e_and_m_steps", "05_em_in_practice", "06_beyond_gaussians"
+
+
+def _log_joint(name, body, **kw):
+    return _entry(A01, "log_joint_answer", name, "def log_joint(x, weights, means, variances):\n" + body, **kw)
+
+
+def _log_likelihood(name, body, **kw):
+    return _entry(A01, "log_likelihood_answer", name, "def log_likelihood(x, weights, means, variances):\n" + body, **kw)
+
+
+def _jensen_gap(name, body, **kw):
+    return _entry(A02, "jensen_gap_answer", name, "def jensen_gap(values, q):\n" + body, **kw)
+
+
+def _elbo(name, body, **kw):
+    return _entry(A02, "elbo_answer", name, "def elbo(x, q, weights, means, variances):\n" + body, **kw)
+
+
+def _posterior(name, body, **kw):
+    return _entry(A03, "posterior_answer", name, "def posterior(x, weights, means, variances):\n" + body, **kw)
+
+
+def _e_step(name, body, **kw):
+    return _entry(A04, "e_step_answer", name, "def e_step(x, weights, means, variances):\n" + body, **kw)
+
+
+def _m_step(name, body, **kw):
+    return _entry(A04, "m_step_answer", name, "def m_step(x, resp):\n" + body, **kw)
+
+
+def _fit_em(name, body, **kw):
+    return _entry(A04, "fit_em_answer", name, "def fit_em(x, weights, means, variances, n_iter):\n" + body, **kw)
+
+
+def _n_gmm_params(name, body, **kw):
+    return _entry(A05, "n_gmm_params_answer", name, "def n_gmm_params(K, d):\n" + body, **kw)
+
+
+def _kmeans_step(name, body, **kw):
+    return _entry(A05, "kmeans_step_answer", name, "def kmeans_step(X, centres):\n" + body, **kw)
+
+
+def _two_coins(name, body, **kw):
+    return _entry(A06, "two_coins_em_answer", name,
+                  "def two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter):\n" + body, **kw)
+
+
+def _three_coins(name, body, **kw):
+    return _entry(A06, "three_coins_em_answer", name, "def three_coins_em(y, pi, p, q, n_iter):\n" + body, **kw)
+
+
+def _b(text):
+    """A function body: dedented, then indented by four spaces."""
+    return textwrap.indent(textwrap.dedent(text).strip("\n"), "    ") + "\n"
+
+
+WRONG_ANSWERS = (
+    # ------------------------------------------------------------------ 01 log_joint
+    _log_joint("conditional_not_joint", _b("""
+        # log p(x | z = k): the mixing weights are forgotten
+        x = np.asarray(x, dtype=float)[:, None]
+        return -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
+        """), partial=True, feedback="the mixing weights are forgotten"),
+    _log_joint("standard_deviation_for_variance", _b("""
+        x = np.asarray(x, dtype=float)[:, None]
+        sigma = np.sqrt(variances)
+        return np.log(weights) - 0.5 * np.log(2 * np.pi * sigma) - 0.5 * (x - means) ** 2 / sigma
+        """), partial=True, feedback="standard deviation is used where the variance belongs"),
+    _log_joint("density_then_log_underflows", _b("""
+        x = np.asarray(x, dtype=float)[:, None]
+        density = weights * np.exp(-0.5 * (x - means) ** 2 / variances) / np.sqrt(2 * np.pi * variances)
+        return np.log(density)
+        """), partial=True, feedback="underflows to 0"),
+    _log_joint("scipy_scale_is_the_variance", _b("""
+        from scipy.stats import norm
+        x = np.asarray(x, dtype=float)[:, None]
+        return np.log(weights) + norm.logpdf(x, loc=means, scale=variances)
+        """), partial=True, feedback="`scale` is the standard deviation"),
+    # ------------------------------------------------------------------ 01 log_likelihood
+    _log_likelihood("sum_of_logs", _b("""
+        # sum_i sum_k log p(x_i, k): the log of a sum taken as a sum of logs
+        return float(np.sum(log_joint(x, weights, means, variances)))
+        """), partial=True, feedback="sum of the logs"),
+    _log_likelihood("naive_sum_of_densities_underflows", _b("""
+        densities = np.exp(log_joint(x, weights, means, variances))
+        return float(np.sum(np.log(densities.sum(axis=1))))
+        """), partial=True, feedback="sum of densities underflows"),
+    _log_likelihood("mean_instead_of_sum", _b("""
+        a = log_joint(x, weights, means, variances)
+        m = a.max(axis=1, keepdims=True)
+        return float(np.mean(m[:, 0] + np.log(np.exp(a - m).sum(axis=1))))
+        """), partial=True, feedback="It is the MEAN over samples"),
+    _log_likelihood("max_instead_of_log_sum_exp", _b("""
+        # each person counted only under the group that explains them best
+        return float(np.sum(log_joint(x, weights, means, variances).max(axis=1)))
+        """), partial=True, feedback="keeps only the largest term"),
+    # ------------------------------------------------------------------ 02 jensen_gap
+    _jensen_gap("sign_flipped", _b("""
+        values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
+        return float(q @ np.log(values) - np.log(q @ values))
+        """), partial=True, feedback="The sign is flipped"),
+    _jensen_gap("q_ignored", _b("""
+        values = np.asarray(values, dtype=float)
+        return float(np.log(np.mean(values)) - np.mean(np.log(values)))
+        """), partial=True, feedback="The weights q are ignored"),
+    _jensen_gap("log_forgotten_in_the_chord", _b("""
+        values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
+        return float(np.log(q @ values) - q @ values)
+        """), feedback="The log of the values is missing in the second term"),
+    _jensen_gap("log_forgotten_on_the_curve", _b("""
+        values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
+        return float(q @ values - q @ np.log(values))
+        """), partial=True, feedback="The log is missing in the first term"),
+    # ------------------------------------------------------------------ 02 elbo
+    _elbo("entropy_missing", _b("""
+        q = np.asarray(q, dtype=float)
+        return float(np.sum(q * em_lib.log_joint(x, weights, means, variances)))
+        """), feedback="The entropy term is missing"),
+    _elbo("zero_log_zero_gives_nan", _b("""
+        q = np.asarray(q, dtype=float)
+        return float(np.sum(q * (em_lib.log_joint(x, weights, means, variances) - np.log(q))))
+        """), partial=True, feedback="0 log 0 is not handled"),
+    _elbo("entropy_sign_flipped", _b("""
+        q = np.asarray(q, dtype=float)
+        q_log_q = np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)
+        return float(np.sum(q * em_lib.log_joint(x, weights, means, variances)) + q_log_q.sum())
+        """), feedback="The sign of the entropy is flipped"),
+    _elbo("mean_over_samples", _b("""
+        q = np.asarray(q, dtype=float)
+        log_p = em_lib.log_joint(x, weights, means, variances)
+        log_q = np.log(np.where(q > 0, q, 1.0))
+        return float(np.mean(np.sum(np.where(q > 0, q * (log_p - log_q), 0.0), axis=1)))
+        """), feedback="It is the mean over samples"),
+    # ------------------------------------------------------------------ 03 posterior
+    _posterior("not_normalised", _b("""
+        # the joint p(x_i, k): proportional to the posterior, but not divided by p(x_i)
+        return np.exp(em_lib.log_joint(x, weights, means, variances))
+        """), feedback="the rows are not normalised"),
+    _posterior("normalised_over_samples", _b("""
+        joint = np.exp(em_lib.log_joint(x, weights, means, variances))
+        return joint / joint.sum(axis=0, keepdims=True)
+        """), feedback="normalises over the samples"),
+    _posterior("weights_forgotten", _b("""
+        x = np.asarray(x, dtype=float)[:, None]
+        log_density = -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
+        shifted = np.exp(log_density - log_density.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+        """), partial=True, feedback="The mixing weights are missing"),
+    _posterior("naive_exp_underflows", _b("""
+        joint = np.exp(em_lib.log_joint(x, weights, means, variances))
+        return joint / joint.sum(axis=1, keepdims=True)
+        """), partial=True, feedback="It gives NaN for points far from every component"),
+    # ------------------------------------------------------------------ 04 e_step
+    _e_step("not_normalised", _b("""
+        return np.exp(em_lib.log_joint(x, weights, means, variances))
+        """), feedback="the rows are not normalised"),
+    _e_step("naive_exp_underflows", _b("""
+        joint = np.exp(em_lib.log_joint(x, weights, means, variances))
+        return joint / joint.sum(axis=1, keepdims=True)
+        """), partial=True, feedback="It gives NaN for points far from every component"),
+    _e_step("weights_forgotten", _b("""
+        x = np.asarray(x, dtype=float)[:, None]
+        log_density = -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
+        shifted = np.exp(log_density - log_density.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+        """), feedback="The mixing weights are missing"),
+    _e_step("normalised_over_samples", _b("""
+        log_joint = em_lib.log_joint(x, weights, means, variances)
+        unnormalised = np.exp(log_joint - log_joint.max(axis=0, keepdims=True))
+        return unnormalised / unnormalised.sum(axis=0, keepdims=True)
+        """), feedback="normalises over the samples"),
+    # ------------------------------------------------------------------ 04 m_step
+    _m_step("variances_divided_by_n", _b("""
+        counts = resp.sum(axis=0)
+        weights = counts / x.size
+        means = resp.T @ x / counts
+        variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / x.size
+        return weights, means, variances
+        """), partial=True, feedback="divided by n instead of N_k"),
+    _m_step("standard_deviations_returned", _b("""
+        counts = resp.sum(axis=0)
+        means = resp.T @ x / counts
+        spread = np.sqrt((resp * (x[:, None] - means) ** 2).sum(axis=0) / counts)
+        return counts / x.size, means, spread
+        """), partial=True, feedback="These are standard deviations"),
+    _m_step("variances_around_unweighted_mean", _b("""
+        counts = resp.sum(axis=0)
+        means = resp.T @ x / counts
+        variances = (resp * (x[:, None] - x.mean()) ** 2).sum(axis=0) / counts
+        return counts / x.size, means, variances
+        """), partial=True, feedback="around the mean of all the data"),
+    _m_step("means_divided_by_n", _b("""
+        counts = resp.sum(axis=0)
+        means = resp.T @ x / x.size
+        variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / counts
+        return counts / x.size, means, variances
+        """), partial=True, feedback="divided by n instead of N_k"),
+    # ------------------------------------------------------------------ 04 fit_em
+    _fit_em("history_recorded_before_the_m_step", _b("""
+        log_likelihoods = np.empty(n_iter)
+        for t in range(n_iter):
+            log_likelihoods[t] = em_lib.log_likelihood(x, weights, means, variances)
+            resp = e_step(x, weights, means, variances)
+            weights, means, variances = m_step(x, resp)
+        return weights, means, variances, log_likelihoods
+        """), partial=True, feedback="after each M-step"),
+    _fit_em("parameters_not_fed_back", _b("""
+        log_likelihoods = np.empty(n_iter)
+        for t in range(n_iter):
+            resp = e_step(x, weights, means, variances)
+            new_weights, new_means, new_variances = m_step(x, resp)
+            log_likelihoods[t] = em_lib.log_likelihood(x, new_weights, new_means, new_variances)
+        return new_weights, new_means, new_variances, log_likelihoods
+        """), feedback="The new parameters are not fed back"),
+    _fit_em("e_and_m_swapped", _b("""
+        resp = np.full((np.size(x), np.size(weights)), 1.0 / np.size(weights))
+        log_likelihoods = np.empty(n_iter)
+        for t in range(n_iter):
+            weights, means, variances = m_step(x, resp)
+            resp = e_step(x, weights, means, variances)
+            log_likelihoods[t] = em_lib.log_likelihood(x, weights, means, variances)
+        return weights, means, variances, log_likelihoods
+        """), feedback="E and M are swapped"),
+    _fit_em("one_iteration_too_few", _b("""
+        log_likelihoods = []
+        for t in range(1, n_iter):
+            resp = e_step(x, weights, means, variances)
+            weights, means, variances = m_step(x, resp)
+            log_likelihoods.append(em_lib.log_likelihood(x, weights, means, variances))
+        return weights, means, variances, np.array(log_likelihoods)
+        """), feedback="It ran n_iter - 1 iterations"),
+    _fit_em("history_holds_the_bound", _b("""
+        log_likelihoods = np.empty(n_iter)
+        for t in range(n_iter):
+            resp = e_step(x, weights, means, variances)
+            weights, means, variances = m_step(x, resp)
+            log_likelihoods[t] = em_lib.elbo(x, resp, weights, means, variances)
+        return weights, means, variances, log_likelihoods
+        """), partial=True, feedback="after each M-step"),
+    # ------------------------------------------------------------------ 05 n_gmm_params
+    _n_gmm_params("k_free_weights", _b("""
+        return K + K * d + K * d * (d + 1) // 2
+        """), feedback="It counts K free weights"),
+    _n_gmm_params("d_squared_covariance_entries", _b("""
+        return (K - 1) + K * d + K * d * d
+        """), feedback="It counts d * d entries per covariance"),
+    _n_gmm_params("diagonal_covariances", _b("""
+        return (K - 1) + K * d + K * d
+        """), feedback="It counts only the d variances"),
+    _n_gmm_params("one_shared_covariance", _b("""
+        return (K - 1) + K * d + d * (d + 1) // 2
+        """), feedback="one covariance shared by all components"),
+    # ------------------------------------------------------------------ 05 kmeans_step
+    _kmeans_step("farthest_centre", _b("""
+        X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
+        squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        labels = squared.argmax(axis=1)
+        new_centres = centres.copy()
+        for k in range(len(centres)):
+            if np.any(labels == k):
+                new_centres[k] = X[labels == k].mean(axis=0)
+        return labels, new_centres
+        """), feedback="FARTHEST centre"),
+    _kmeans_step("empty_centre_becomes_nan", _b("""
+        X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
+        squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        labels = squared.argmin(axis=1)
+        new_centres = np.array([X[labels == k].mean(axis=0) for k in range(len(centres))])
+        return labels, new_centres
+        """), partial=True, feedback="the mean of no points"),
+    _kmeans_step("centres_updated_in_place", _b("""
+        squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        labels = squared.argmin(axis=1)
+        for k in range(len(centres)):
+            if np.any(labels == k):
+                centres[k] = X[labels == k].mean(axis=0)
+        return labels, centres
+        """), feedback="changed the centres array it was given"),
+    _kmeans_step("sums_not_means", _b("""
+        X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
+        labels = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        new_centres = centres.copy()
+        for k in range(len(centres)):
+            if np.any(labels == k):
+                new_centres[k] = X[labels == k].sum(axis=0)
+        return labels, new_centres
+        """), feedback="SUMS of their points"),
+    # ------------------------------------------------------------------ 06 two_coins_em
+    _two_coins("hard_assignment", _b("""
+        heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
+        for _ in range(n_iter):
+            log_a = heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
+            log_b = heads * np.log(theta_b) + (n_tosses - heads) * np.log(1 - theta_b)
+            w = (log_a >= log_b).astype(float)           # each set goes wholly to one coin
+            theta_a = float(w @ heads / (w @ n_tosses))
+            theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
+        return theta_a, theta_b
+        """), feedback="'hard' EM"),
+    _two_coins("coins_swapped", _b("""
+        heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
+        for _ in range(n_iter):
+            log_a = heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
+            log_b = heads * np.log(theta_b) + (n_tosses - heads) * np.log(1 - theta_b)
+            w = 1 / (1 + np.exp(log_b - log_a))
+            theta_a, theta_b = float(w @ heads / (w @ n_tosses)), float((1 - w) @ heads / ((1 - w) @ n_tosses))
+        return theta_b, theta_a
+        """), feedback="came back swapped"),
+    _two_coins("divided_by_all_tosses", _b("""
+        heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
+        for _ in range(n_iter):
+            log_a = heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
+            log_b = heads * np.log(theta_b) + (n_tosses - heads) * np.log(1 - theta_b)
+            w = 1 / (1 + np.exp(log_b - log_a))
+            theta_a = float(w @ heads / n_tosses.sum())
+            theta_b = float((1 - w) @ heads / n_tosses.sum())
+        return theta_a, theta_b
+        """), feedback="divided the expected heads of a coin by the total number of tosses"),
+    _two_coins("one_iteration_too_few", _b("""
+        heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
+        for _ in range(1, n_iter):
+            log_a = heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
+            log_b = heads * np.log(theta_b) + (n_tosses - heads) * np.log(1 - theta_b)
+            w = 1 / (1 + np.exp(log_b - log_a))
+            theta_a = float(w @ heads / (w @ n_tosses))
+            theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
+        return theta_a, theta_b
+        """), feedback="one iteration too few"),
+    # ------------------------------------------------------------------ 06 three_coins_em
+    _three_coins("p_and_q_swapped_in_mu", _b("""
+        y = np.asarray(y, dtype=float)
+        for _ in range(n_iter):
+            from_b = pi * q**y * (1 - q) ** (1 - y)
+            from_c = (1 - pi) * p**y * (1 - p) ** (1 - y)
+            mu = from_b / (from_b + from_c)
+            pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
+        return pi, p, q
+        """), feedback="p and q swapped"),
+    _three_coins("pi_not_updated", _b("""
+        y = np.asarray(y, dtype=float)
+        for _ in range(n_iter):
+            from_b = pi * p**y * (1 - p) ** (1 - y)
+            from_c = (1 - pi) * q**y * (1 - q) ** (1 - y)
+            mu = from_b / (from_b + from_c)
+            p, q = float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
+        return pi, p, q
+        """), feedback="pi was never updated"),
+    _three_coins("divided_by_n", _b("""
+        y = np.asarray(y, dtype=float)
+        for _ in range(n_iter):
+            from_b = pi * p**y * (1 - p) ** (1 - y)
+            from_c = (1 - pi) * q**y * (1 - q) ** (1 - y)
+            mu = from_b / (from_b + from_c)
+            pi, p, q = float(mu.mean()), float(mu @ y / y.size), float((1 - mu) @ y / y.size)
+        return pi, p, q
+        """), feedback="divided by n, the number of tosses"),
+    _three_coins("one_iteration_too_few", _b("""
+        y = np.asarray(y, dtype=float)
+        for _ in range(1, n_iter):
+            from_b = pi * p**y * (1 - p) ** (1 - y)
+            from_c = (1 - pi) * q**y * (1 - q) ** (1 - y)
+            mu = from_b / (from_b + from_c)
+            pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
+        return pi, p, q
+        """), feedback="one iteration too few"),
+)
+
+
+#: One answer per graded function that returns what the reference computes.
+#: Notebook 05's functions have no em_lib counterpart: their references live in
+#: em_lib.feedback.practice, which the notebook imports as ``feedback``.
+REFERENCE_CALLS = (
+    _log_joint("calls_the_reference", _b("return em_lib.log_joint(x, weights, means, variances)")),
+    _log_likelihood("calls_the_reference", _b("return em_lib.log_likelihood(x, weights, means, variances)")),
+    _jensen_gap("calls_the_reference", _b("return em_lib.jensen_gap(values, q)")),
+    _elbo("calls_the_reference", _b("return em_lib.elbo(x, q, weights, means, variances)")),
+    _posterior("calls_the_reference", _b("return em_lib.posterior(x, weights, means, variances)")),
+    _e_step("calls_the_reference", _b("return em_lib.e_step(x, weights, means, variances)")),
+    _m_step("calls_the_reference", _b("return em_lib.m_step(x, resp)")),
+    _fit_em("calls_the_reference", _b("return em_lib.fit_em(x, weights, means, variances, n_iter)")),
+    _n_gmm_params("calls_the_reference", _b("return feedback.reference_n_gmm_params(K, d)")),
+    _kmeans_step("calls_the_reference", _b("return feedback.reference_kmeans_step(X, centres)")),
+    _two_coins("calls_the_reference", _b("return em_lib.two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter)")),
+    _three_coins("calls_the_reference", _b("return em_lib.three_coins_em(y, pi, p, q, n_iter)")),
+)
