@@ -38,6 +38,16 @@ LOG_JOINT_SINKS_LOG_LIKELIHOOD = pytest.mark.xfail(
     "also costs log_likelihood's points",
 )
 
+#: Wrong answers that get full marks today (checked), and why the graded tests cannot see them.
+_THREE_COINS_FIXED_POINT = (
+    "three-coin EM reaches its fixed point after one iteration (notebook 06's written answer shows why), "
+    "so with n_iter >= 1 the graded tests cannot see the iteration count or whether the E-step is repeated"
+)
+FULL_MARKS_TODAY = {
+    "three_coins_em:one_iteration_too_many": _THREE_COINS_FIXED_POINT,
+    "three_coins_em:e_step_outside_the_loop": _THREE_COINS_FIXED_POINT,
+}
+
 #: Today a reference call gets full marks (checked): issue 4 will make it score zero.
 REFERENCE_CALLS_NOT_DETECTED = pytest.mark.xfail(strict=True, reason="issue 4: reference calls are not yet detected")
 
@@ -230,7 +240,12 @@ def test_entry_keeps_the_signature_of_the_release(entry):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("entry", WRONG_ANSWERS, ids=lambda e: e.id)
+def _loses_points_marks(entry):
+    reason = FULL_MARKS_TODAY.get(entry.id)
+    return pytest.param(entry, id=entry.id, marks=pytest.mark.xfail(strict=True, reason=reason) if reason else ())
+
+
+@pytest.mark.parametrize("entry", [_loses_points_marks(e) for e in WRONG_ANSWERS])
 def test_wrong_answer_loses_points_in_its_own_cells(graded, entry):
     g = graded(entry)
     scored, possible = auto_total(g.grades, SOURCES[entry.assignment])

@@ -209,6 +209,11 @@ WRONG_ANSWERS = (
         joint = np.exp(em_lib.log_joint(x, weights, means, variances))
         return joint / joint.sum(axis=1, keepdims=True)
         """), partial=True, feedback="It gives NaN for points far from every component"),
+    _posterior("hard_assignment", _b("""
+        # each person wholly to the group that explains them best, as in k-means
+        log_joint = em_lib.log_joint(x, weights, means, variances)
+        return np.eye(log_joint.shape[1])[log_joint.argmax(axis=1)]
+        """), partial=True),
     # ------------------------------------------------------------------ 04 e_step
     _e_step("not_normalised", _b("""
         return np.exp(em_lib.log_joint(x, weights, means, variances))
@@ -296,6 +301,17 @@ WRONG_ANSWERS = (
             log_likelihoods[t] = em_lib.elbo(x, resp, weights, means, variances)
         return weights, means, variances, log_likelihoods
         """), partial=True, feedback="after each M-step"),
+    _fit_em("stops_early_when_converged", _b("""
+        # a stopping rule (notebook 05) in a loop whose contract is exactly n_iter iterations
+        log_likelihoods = []
+        for t in range(n_iter):
+            resp = e_step(x, weights, means, variances)
+            weights, means, variances = m_step(x, resp)
+            log_likelihoods.append(em_lib.log_likelihood(x, weights, means, variances))
+            if t > 0 and log_likelihoods[-1] - log_likelihoods[-2] < 1e-6 * abs(log_likelihoods[-1]):
+                break
+        return weights, means, variances, np.array(log_likelihoods)
+        """)),
     # ------------------------------------------------------------------ 05 n_gmm_params
     _n_gmm_params("k_free_weights", _b("""
         return K + K * d + K * d * (d + 1) // 2
@@ -384,6 +400,19 @@ WRONG_ANSWERS = (
             theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_a, theta_b
         """), feedback="one iteration too few"),
+    _two_coins("prior_estimated", _b("""
+        # the mixing prior re-estimated as in the three-coin model, though the problem fixes it at 1/2
+        heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
+        prior = 0.5
+        for _ in range(n_iter):
+            log_a = np.log(prior) + heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
+            log_b = np.log(1 - prior) + heads * np.log(theta_b) + (n_tosses - heads) * np.log(1 - theta_b)
+            w = 1 / (1 + np.exp(log_b - log_a))
+            prior = float(w.mean())
+            theta_a = float(w @ heads / (w @ n_tosses))
+            theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
+        return theta_a, theta_b
+        """), partial=True),
     # ------------------------------------------------------------------ 06 three_coins_em
     _three_coins("p_and_q_swapped_in_mu", _b("""
         y = np.asarray(y, dtype=float)
@@ -421,6 +450,24 @@ WRONG_ANSWERS = (
             pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
         return pi, p, q
         """), feedback="one iteration too few"),
+    _three_coins("one_iteration_too_many", _b("""
+        y = np.asarray(y, dtype=float)
+        for _ in range(n_iter + 1):
+            from_b = pi * p**y * (1 - p) ** (1 - y)
+            from_c = (1 - pi) * q**y * (1 - q) ** (1 - y)
+            mu = from_b / (from_b + from_c)
+            pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
+        return pi, p, q
+        """)),
+    _three_coins("e_step_outside_the_loop", _b("""
+        y = np.asarray(y, dtype=float)
+        from_b = pi * p**y * (1 - p) ** (1 - y)
+        from_c = (1 - pi) * q**y * (1 - q) ** (1 - y)
+        mu = from_b / (from_b + from_c)                # computed once, at the start only
+        for _ in range(n_iter):
+            pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
+        return pi, p, q
+        """)),
 )
 
 
