@@ -18,6 +18,8 @@ c.CourseDirectory.release_directory = "notebooks"
 # Local use: the exchange lives inside the course (the system default may be unwritable).
 c.Exchange.root = os.path.join(COURSE_ROOT, ".nbgrader", "exchange")
 
-# Student code that never returns: each cell may run this long before it is interrupted.
-c.Execute.timeout = 60
-c.Execute.interrupt_on_timeout = True
+# The course's grading (course_grading/): hung or dying kernels, per-cell and
+# per-notebook time limits. See docs/instructors.md.
+from course_grading import configure  # noqa: E402
+
+configure(c)
