@@ -32,10 +32,14 @@ test: install  ## the whole suite: unit and property tests, nbval on solutions/,
 bench: install  ## em_lib against scikit-learn, side by side, one BLAS thread
 	python benchmarks/bench_em.py
 
+bench-grade: install  ## autograde a synthetic class of 50 students; seconds per notebook
+	python benchmarks/bench_grade.py
+
 execute: install  ## run every solution notebook top to bottom and store its outputs
 	for a in $(ASSIGNMENTS); do \
 		jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.kernel_name=python3 solutions/$$a/$$a.ipynb || exit 1; \
+			--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.record_timing=False \
+			solutions/$$a/$$a.ipynb || exit 1; \
 	done
 
 release: install  ## regenerate the student release notebooks/ from solutions/
