@@ -44,6 +44,20 @@ def check_finite(a, name):
         )
 
 
+#: Largest magnitude accepted for samples and means: squaring a difference of two
+#: values this size stays far below float64's overflow (about 1.8e308).
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(a, name):
+    """Raise if ``a`` holds values so large that their squares overflow float64."""
+    if a.size and np.abs(a).max() > MAX_MAGNITUDE:
+        raise ValueError(
+            f"{name} holds values as large as {float(np.abs(a).max()):.3g}; values beyond "
+            f"{MAX_MAGNITUDE:.0e} cannot be squared in float64 (rescale the data, e.g. change units)"
+        )
+
+
 def check_samples(x, name="x"):
     """1-D samples: shape (n,) with n >= 1, finite. Returns a float64 array."""
     x = as_float_array(x, name)
@@ -53,6 +67,7 @@ def check_samples(x, name="x"):
     if x.size == 0:
         raise ValueError(f"{name} is empty: expected at least one sample")
     check_finite(x, name)
+    check_magnitude(x, name)
     return x
 
 
@@ -86,6 +101,7 @@ def check_mixture(weights, means, variances):
                 f"{name} must have shape (K,) = ({K},) to match weights, got {_describe(a)}"
             )
         check_finite(a, name)
+    check_magnitude(means, "means")
     if (variances <= 0).any():
         k = int(np.argmin(variances))
         raise ValueError(

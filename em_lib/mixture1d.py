@@ -68,7 +68,15 @@ def posterior(x, weights, means, variances):
     which in the far tails (log joints of -1e10) is an error of 1e-6.
     """
     lj = log_joint(x, weights, means, variances)
-    ratio = np.exp(lj - lj.max(axis=1, keepdims=True))
+    top = lj.max(axis=1, keepdims=True)
+    if np.isneginf(top).any():
+        i = int(np.argmax(np.isneginf(top[:, 0])))
+        raise ValueError(
+            f"x[{i}] = {float(np.asarray(x, dtype=float)[i]):.6g} is so far from every component, for its "
+            "variance, that every log density overflows to -inf: its posterior is not computable "
+            "in float64 (check the units of x and the variances)"
+        )
+    ratio = np.exp(lj - top)
     return ratio / ratio.sum(axis=1, keepdims=True)
 
 

@@ -9,6 +9,8 @@ the helpers of em_lib._checks directly.
 import numpy as np
 import pytest
 
+import em_lib
+
 from em_lib import (
     e_step,
     elbo,
@@ -244,3 +246,27 @@ def test_check_open_unit_excludes_the_ends():
     for bad in (0.0, 1.0):
         with pytest.raises(ValueError, match="strictly between 0 and 1"):
             _checks.check_open_unit(bad, "p")
+
+
+# --- values too large for float64 arithmetic: a clear error, never a silent NaN ---
+
+@pytest.mark.parametrize("fn", [em_lib.log_joint, em_lib.log_likelihood, em_lib.posterior, em_lib.e_step])
+def test_samples_too_large_to_square_are_refused(fn):
+    with pytest.raises(ValueError, match=r"x holds values as large as 1e\+200"):
+        fn([170.0, 1e200], [0.5, 0.5], [175.0, 161.0], [56.0, 49.0])
+
+
+def test_means_too_large_to_square_are_refused():
+    with pytest.raises(ValueError, match="means holds values"):
+        em_lib.log_likelihood([170.0], [0.5, 0.5], [175.0, -1e160], [56.0, 49.0])
+
+
+def test_fit_em_refuses_samples_too_large_to_square():
+    with pytest.raises(ValueError, match="x holds values"):
+        em_lib.fit_em(np.array([1e200, 1.0, 2.0, 3.0]), [0.5, 0.5], [175.0, 161.0], [56.0, 49.0], 3)
+
+
+def test_posterior_of_a_point_whose_every_log_density_overflows_is_an_error_not_nan():
+    # (1e140 - 175)^2 / 1e-200 overflows for both components: log joints are all -inf
+    with pytest.raises(ValueError, match=r"x\[1\] = 1e\+140 is so far from every component"):
+        em_lib.posterior([170.0, 1e140], [0.5, 0.5], [175.0, 161.0], [1e-200, 1e-200])
