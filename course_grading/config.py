@@ -4,6 +4,7 @@ from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 
 from .execute import ResilientExecute
+from . import feedback, integrity
 
 
 def _replace(classes, old, new):
@@ -20,3 +21,12 @@ def configure(c):
     c.Execute.timeout = 10
     c.Execute.interrupt_on_timeout = True
     c.ResilientExecute.notebook_timeout = 180
+    # Edited, deleted, duplicated cells restored and flagged; unreadable files named
+    # (integrity.py); feedback without hidden tests (feedback.py). Keep these last:
+    # they extend the preprocessor lists set above.
+    integrity.install(
+        c,
+        Autograde.class_traits()["sanitize_preprocessors"].default(),
+        Autograde.class_traits()["autograde_preprocessors"].default(),
+    )
+    feedback.install(c)

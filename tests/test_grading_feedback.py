@@ -1,0 +1,128 @@
+"""Feedback HTML: scores and the visible tests' explanations, and not one line of the hidden tests.
+
+A partly wrong submission of notebook 01, autograded and given feedback by real
+nbgrader with the course's config:
+
+- ``log_likelihood`` sums the logs (a visible test fails and explains why);
+- ``log_joint`` is right for two components only, so its visible tests pass and a
+  hidden one fails: IPython's traceback of that failure quotes the hidden line
+  (checked in the autograded notebook, so the test really covers tracebacks).
+"""
+
+import html
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from course import notebook_path, read_notebook
+from submissions import Course, _source
+
+A = "01_latent_variables"
+
+TWO_COMPONENTS_ONLY = '''def log_joint(x, weights, means, variances):
+    x = np.asarray(x, dtype=float)[:, None]
+    w, m, v = (np.asarray(a, dtype=float)[:2] for a in (weights, means, variances))
+    return np.log(w) - 0.5 * np.log(2 * np.pi * v) - 0.5 * (x - m) ** 2 / v
+'''
+
+SUM_OF_LOGS = '''def log_likelihood(x, weights, means, variances):
+    return float(np.sum(log_joint(x, weights, means, variances)))
+'''
+
+
+class _Text(HTMLParser):
+    """The text of an HTML page (what a reader sees, highlighting spans joined), scripts and styles left out."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self._skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _page_text(page):
+    parser = _Text()
+    parser.feed(page)
+    return "".join(parser.parts)
+
+
+def _hidden_lines(source_notebook, release_notebook):
+    """Every non-blank line inside a BEGIN/END HIDDEN TESTS region of the source that the release does not show.
+
+    (A hidden line may repeat a visible one, e.g. ``with feedback.using_reference(...):``.)
+    """
+    visible = "\n".join(_source(cell) for cell in release_notebook["cells"])
+    lines = []
+    for cell in source_notebook["cells"]:
+        inside = False
+        for line in _source(cell).splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and line.strip() and line.strip() not in visible:
+                lines.append(line.strip())
+    return lines
+
+
+@pytest.fixture(scope="module")
+def feedback(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp("course"))
+    notebook = course.with_answers(A, {"log_joint_answer": TWO_COMPONENTS_ONLY, "log_likelihood_answer": SUM_OF_LOGS})
+    course.submit("learner", A, notebook)
+    result = course.autograde(A, "learner")
+    assert result["success"], result.get("error") or result.get("log")
+    result = course.api.generate_feedback(A, "learner", force=True)
+    assert result["success"], result.get("error") or result.get("log")
+    page = (course.root / "feedback" / "learner" / A / f"{A}.html").read_text(encoding="utf-8")
+    return course, page
+
+
+def test_the_submission_is_partly_wrong_and_a_hidden_line_is_in_a_traceback(feedback):
+    course, _ = feedback
+    grades = course.grades(A, "learner")
+    assert grades["test_log_joint_shape"][0] == 0  # its visible check passes, a hidden one fails
+    assert grades["test_log_likelihood_values"][0] == 0
+    autograded = read_notebook(notebook_path(course.root / "autograded" / "learner", A))
+    tracebacks = "\n".join("\n".join(o.get("traceback", [])) for c in autograded["cells"]
+                           for o in c.get("outputs", []) if o["output_type"] == "error")
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", tracebacks)
+    assert any(line in plain for line in _hidden_lines(course.source(A), course.release(A))), "no hidden line in any traceback"
+
+
+def test_the_feedback_shows_the_scores(feedback):
+    course, page = feedback
+    grades = course.grades(A, "learner")
+    scored = sum(auto or 0 for auto, _, _ in grades.values())
+    possible = sum(points for _, points, _ in grades.values())
+    assert 0 < scored < possible
+    assert f"(Score: {scored:.1f} / {possible:.1f})" in _page_text(page)
+    shape = grades["test_log_joint_shape"]
+    assert re.search(r"test_log_joint_shape\s*Score: 0\.0 / " + f"{shape[1]:.1f}", _page_text(page))
+
+
+def test_the_feedback_explains_the_failed_visible_test(feedback):
+    _, page = feedback
+    text = _page_text(page)
+    assert "AssertionError: " in text
+    assert "sum of the logs" in text  # the check's explanation of this mistake, in words
+
+
+def test_the_feedback_shows_no_hidden_test(feedback):
+    course, page = feedback
+    hidden = _hidden_lines(course.source(A), course.release(A))
+    assert hidden
+    text = _page_text(page)
+    for where in (page, html.unescape(page), text):
+        assert "BEGIN HIDDEN TESTS" not in where and "END HIDDEN TESTS" not in where
+        shown = [line for line in hidden if line in where]
+        assert not shown, shown
