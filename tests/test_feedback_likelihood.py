@@ -301,3 +301,81 @@ def test_independent_right_answers_pass_on_any_inputs(inputs):
     fb.check_log_joint_shape(scipy_log_joint, *inputs)
     fb.check_log_likelihood(scipy_log_likelihood, *inputs)
     fb.check_log_likelihood_is_number(scipy_log_likelihood, *inputs)
+
+
+# --------------------------------------------------------------------------
+# Each function graded on its own: em_lib's log_joint in place of the learner's
+# --------------------------------------------------------------------------
+
+def _notebook_with(log_joint):
+    """A notebook's globals: the learner's log_joint, and a right log_likelihood that calls it."""
+    namespace = {"np": np, "log_joint": log_joint}
+    exec(
+        "def log_likelihood(x, weights, means, variances):\n"
+        "    a = log_joint(x, weights, means, variances)\n"
+        "    m = a.max(axis=1, keepdims=True)\n"
+        "    return float(np.sum(m[:, 0] + np.log(np.exp(a - m).sum(axis=1))))\n",
+        namespace,
+    )
+    return namespace
+
+
+def test_using_reference_swaps_and_restores_even_on_failure():
+    namespace = _notebook_with(lj_conditional)
+    with pytest.raises(RuntimeError):
+        with fb.using_reference(namespace, log_joint=em_lib.log_joint):
+            assert namespace["log_joint"] is em_lib.log_joint
+            raise RuntimeError
+    assert namespace["log_joint"] is lj_conditional
+    empty = {}
+    with fb.using_reference(empty, log_joint=em_lib.log_joint):
+        assert empty == {"log_joint": em_lib.log_joint}
+    assert empty == {}
+    with pytest.raises(ValueError, match="at least one"):
+        with fb.using_reference(empty):
+            pass
+    with pytest.raises(TypeError, match="log_joint must be a function"):
+        with fb.using_reference(empty, log_joint=3):
+            pass
+    assert empty == {}
+
+
+def test_a_right_log_likelihood_on_a_wrong_log_joint_passes_the_graded_checks_with_the_reference():
+    namespace = _notebook_with(lj_conditional)
+    with pytest.raises(AssertionError):
+        fb.check_log_likelihood(namespace["log_likelihood"], fb.EXAMPLE_X, *HEIGHTS)
+    with fb.using_reference(namespace, log_joint=em_lib.log_joint):
+        fb.check_log_likelihood(namespace["log_likelihood"], fb.EXAMPLE_X, *HEIGHTS)
+        fb.check_log_likelihood(namespace["log_likelihood"], fb.TYPO_X, *HEIGHTS)
+    assert namespace["log_joint"] is lj_conditional
+
+
+def test_self_check_says_log_joint_is_at_fault(capsys):
+    namespace = _notebook_with(lj_std_for_variance)
+    with pytest.raises(AssertionError):
+        fb.self_check_log_likelihood(namespace["log_likelihood"], namespace)
+    out = capsys.readouterr().out
+    assert "right answer when it calls em_lib's log_joint, but not with yours" in out
+    assert "fix your log_joint first" in out
+    assert "graded on its own" in out
+    assert namespace["log_joint"] is lj_std_for_variance          # put back
+
+
+def test_self_check_names_a_log_likelihood_mistake_even_with_a_wrong_log_joint(capsys):
+    """Wrong with em_lib's log_joint too: the log_likelihood's own mistake is named, not log_joint."""
+    namespace = _notebook_with(lj_conditional)
+
+    def log_likelihood(x, weights, means, variances):
+        return float(np.sum(namespace["log_joint"](x, weights, means, variances)))   # sum of logs
+
+    with pytest.raises(AssertionError):
+        fb.self_check_log_likelihood(log_likelihood, namespace)
+    out = capsys.readouterr().out
+    assert "not the log of the sum" in out
+    assert "fix your log_joint" not in out
+
+
+def test_self_check_with_a_right_log_joint_passes(capsys):
+    namespace = _notebook_with(em_lib.log_joint)
+    fb.self_check_log_likelihood(namespace["log_likelihood"], namespace)
+    assert "All 4 checks passed." in capsys.readouterr().out

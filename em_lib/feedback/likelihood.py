@@ -9,6 +9,11 @@ function with that mistake returns, and two kinds of entry point:
 
 The reference answers are em_lib's (:func:`em_lib.mixture1d.log_joint`,
 :func:`em_lib.mixture1d.log_likelihood`).
+
+The learner's ``log_likelihood`` calls their own ``log_joint``. Each function is graded
+on its own: the graded cells of ``log_likelihood`` run inside
+``using_reference(globals(), log_joint=em_lib.log_joint)``, and its self-check, given
+the notebook's ``globals()``, says when the fault lies in ``log_joint`` instead.
 """
 
 import numpy as np
@@ -16,6 +21,8 @@ import numpy as np
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import LOG_2PI, log_joint, log_likelihood, logsumexp_rows
 from .core import Mistake, call_learner, check, describe_difference, run_self_check
+from .namespace import blame, using_reference  # noqa: F401  (using_reference: for the graded cells)
+
 
 # --------------------------------------------------------------------------
 # The inputs of the visible checks (the notebook uses the same ones).
@@ -303,24 +310,33 @@ def _log_likelihood_number(fn, x, weights, means, variances, what=None):
     return f"{what}: a single finite number"
 
 
-def self_check_log_likelihood(fn):
-    """The visible self-check of exercise 1.2: prints one line per check."""
+def self_check_log_likelihood(fn, namespace=None):
+    """The visible self-check of exercise 1.2: prints one line per check.
+
+    Pass the notebook's ``globals()`` as ``namespace``: when ``fn`` is wrong with the
+    learner's own ``log_joint`` but right with em_lib's, the check says that
+    ``log_joint`` is the function to fix.
+    """
     heights = heights_model()
+
+    def alone(thunk):
+        return lambda: blame(thunk, "log_likelihood", namespace, log_joint=log_joint)
+
     run_self_check([
         (
             "a single number for 5 heights",
-            lambda: _log_likelihood_number(fn, EXAMPLE_X, *heights),
+            alone(lambda: _log_likelihood_number(fn, EXAMPLE_X, *heights)),
         ),
         (
             "value: 5 heights under the true heights model",
-            lambda: _log_likelihood_value(fn, EXAMPLE_X, *heights),
+            alone(lambda: _log_likelihood_value(fn, EXAMPLE_X, *heights)),
         ),
         (
             "value: K = 3 components with unequal weights",
-            lambda: _log_likelihood_value(fn, EXAMPLE_X, *THREE_COMPONENTS),
+            alone(lambda: _log_likelihood_value(fn, EXAMPLE_X, *THREE_COMPONENTS)),
         ),
         (
             "far tail: a height typed in mm (1753) must give a finite log-likelihood",
-            lambda: _log_likelihood_value(fn, TYPO_X, *heights),
+            alone(lambda: _log_likelihood_value(fn, TYPO_X, *heights)),
         ),
     ])
