@@ -325,6 +325,65 @@ def _kmeans_pp_seeds(X, K, rng):
     return np.array(seeds)
 
 
+def _check_centres(centres, d):
+    """(K, d) finite centres, K >= 1, with the d columns of X. Returns a float64 array."""
+    centres = as_float_array(centres, "centres")
+    if centres.ndim != 2 or centres.shape[0] == 0 or centres.shape[1] != d:
+        raise ValueError(f"centres must be a 2-D array of shape (K, d) with K >= 1 and d = {d}, got shape {centres.shape}")
+    check_finite(centres, "centres")
+    return centres
+
+
+#: Rows of X per block in :func:`kmeans_step`, so that the (rows, K, d) differences stay small.
+_KMEANS_BLOCK_VALUES = 1 << 20
+
+
+def _kmeans_step(X, centres):
+    """:func:`kmeans_step` without validation (X (n, d), centres (K, d), float64)."""
+    K, d = centres.shape
+    labels = np.empty(X.shape[0], dtype=np.intp)
+    rows = max(1, _KMEANS_BLOCK_VALUES // (K * d))
+    for start in range(0, X.shape[0], rows):
+        block = X[start:start + rows]
+        # plain differences: no cancellation, and an exact tie stays a tie (argmin takes the lower k)
+        squared = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        labels[start:start + rows] = np.argmin(squared, axis=1)
+    new_centres = centres.copy()
+    for k in range(K):
+        mine = labels == k
+        if mine.any():
+            new_centres[k] = X[mine].mean(axis=0)
+    return labels, new_centres
+
+
+def kmeans_step(X, centres):
+    r"""One k-means iteration, the "hard" EM of notebook 05: ``(labels (n,), new_centres (K, d))``.
+
+    Hard E-step: :math:`z_i = rg\min_k \lVert x_i - c_k
+Vert^2`, the nearest centre in
+    squared Euclidean distance (on a tie the lower k, as ``np.argmin`` does). M-step:
+    :math:`c_k^{	ext{new}} = rac{1}{|\{i: z_i = k\}|}\sum_{i: z_i = k} x_i`, the mean of
+    the points labelled k; a centre that received no point stays where it was.
+    ``centres`` is not modified. Iterated from the k-means++ seeds of
+    :func:`init_kmeans_pp` until no label changes, it follows :func:`kmeans` exactly.
+    """
+    X = _check_data(X)
+    centres = _check_centres(centres, X.shape[1])
+    return _kmeans_step(X, centres)
+
+
+def n_params(K, d):
+    r"""Int :math:`p = (K - 1) + Kd + K\,d(d+1)/2`: the free parameters of a full-covariance mixture.
+
+    The K weights sum to 1, so K - 1 of them are free; each of the K means has d
+    entries; each covariance is a symmetric d x d matrix, fixed by its d(d+1)/2
+    entries on and above the diagonal. This is the p of :func:`bic`.
+    """
+    K = check_positive_int(K, "K")
+    d = check_positive_int(d, "d")
+    return (K - 1) + K * d + K * d * (d + 1) // 2
+
+
 def _nearest(X, centres):
     """(n,) index of the nearest centre of each row of X (squared Euclidean distance)."""
     # ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2; ||x||^2 is the same for every centre
@@ -395,31 +454,25 @@ def kmeans(X, K, seed=0, max_iter=100):
     no label changes or after ``max_iter`` iterations. ``inertia[t]`` is
     :math:`\sum_i\lVert x_i - c_{z_i}\rVert^2` after iteration t; it never
     increases. A centre left with no point stays where it is. The returned
-    labels are always those of the nearest returned centre.
+    labels are always those of the nearest returned centre. Each iteration is one
+    :func:`kmeans_step`, so iterating that step from the same seeds gives the same
+    centres and labels, bit for bit.
     """
     X = _check_data(X)
     K = _check_K(K, X)
     rng = _check_seed(seed)
     max_iter = check_positive_int(max_iter, "max_iter")
     seeds = _kmeans_pp_seeds(X, K, rng)                  # the seeds of init_kmeans_pp(X, K, seed)
-    shift = X.mean(axis=0)
-    centred = X - shift                                   # distances do not change; less cancellation
-    centres = centred[seeds]
-    labels = _nearest(centred, centres)
+    # Iterates kmeans_step: step t gives the labels z_t of the centres c_t and the next centres.
+    labels, centres = _kmeans_step(X, X[seeds])           # z_0 (nearest seed), c_1
     inertia = []
-    for _ in range(max_iter):
-        counts = np.bincount(labels, minlength=K)
-        sums = np.zeros_like(centres)
-        np.add.at(sums, labels, centred)
-        filled = counts > 0
-        centres = centres.copy()
-        centres[filled] = sums[filled] / counts[filled, None]   # M-step: c_k = mean of its points
-        new_labels = _nearest(centred, centres)                 # E-step: z_i = nearest centre
-        inertia.append(float(((centred - centres[new_labels]) ** 2).sum()))
-        if np.array_equal(new_labels, labels):
+    for t in range(max_iter):
+        new_labels, next_centres = _kmeans_step(X, centres)   # z_{t+1} of c_{t+1}, and c_{t+2}
+        inertia.append(float(((X - centres[new_labels]) ** 2).sum()))
+        if np.array_equal(new_labels, labels) or t == max_iter - 1:
             break
-        labels = new_labels
-    return centres + shift, new_labels, np.array(inertia)
+        labels, centres = new_labels, next_centres
+    return centres, new_labels, np.array(inertia)
 
 
 # --------------------------------------------------------------------------
@@ -656,7 +709,7 @@ def bic(X, fit_or_params):
     r"""Float: the Bayesian information criterion :math:`-2\ell(\theta) + p\log n` (lower is better).
 
     ``fit_or_params`` is a :class:`MixtureFit` or a tuple ``(weights, means, covariances)``;
-    :math:`p = (K-1) + Kd + Kd(d+1)/2` free parameters (weights, means, covariances).
+    :math:`p` = :func:`n_params` ``(K, d)`` free parameters (weights, means, covariances).
     """
     X = _check_data(X)
     if isinstance(fit_or_params, MixtureFit):
@@ -669,6 +722,5 @@ def bic(X, fit_or_params):
             f"got {type(fit_or_params).__name__}"
         )
     n, d = X.shape
-    K = np.size(params[0])
-    n_params = (K - 1) + K * d + K * d * (d + 1) // 2
-    return -2.0 * log_likelihood_nd(X, *params) + n_params * np.log(n)
+    p = n_params(np.size(params[0]), d)
+    return -2.0 * log_likelihood_nd(X, *params) + p * np.log(n)

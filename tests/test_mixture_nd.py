@@ -402,6 +402,79 @@ def test_kmeans_is_hard_em_seeded_by_kmeans_pp_and_agrees_with_sklearn():
     assert inertia[-1] == pytest.approx(sk.inertia_, rel=1e-10)
 
 
+def test_n_params_counts_weights_means_and_symmetric_covariances():
+    assert nd.n_params(1, 1) == 2                      # a mean and a variance
+    assert nd.n_params(2, 1) == 5                      # the heights model
+    assert nd.n_params(2, 2) == 11                     # 1 + 4 + 2 * 3
+    assert nd.n_params(4, 10) == 3 + 40 + 4 * 55
+    assert isinstance(nd.n_params(np.int64(3), np.int64(2)), int)
+    for K in range(1, 6):
+        for d in range(1, 6):
+            free_weights, means = K - 1, K * d
+            upper_triangle = sum(1 for a in range(d) for b in range(d) if a <= b)
+            assert nd.n_params(K, d) == free_weights + means + K * upper_triangle
+
+
+def test_kmeans_step_by_hand():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [6.0, 5.0], [5.0, 6.0], [6.0, 6.0], [12.0, 0.0]])
+    centres = np.array([[1.0, 1.0], [5.0, 5.0], [10.0, 1.0]])
+    before = centres.copy()
+    labels, new = nd.kmeans_step(X, centres)
+    assert labels.tolist() == [0, 0, 0, 1, 1, 1, 2]
+    np.testing.assert_allclose(new, [[1 / 3, 1 / 3], [17 / 3, 17 / 3], [12.0, 0.0]])
+    np.testing.assert_array_equal(centres, before)                  # not modified
+    assert new is not centres
+
+
+def test_kmeans_step_keeps_an_empty_centre_and_breaks_ties_to_the_lower_index():
+    X = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 5.0]])
+    # [1, 0] is as far from [0, 0] as from [2, 0]: each point nearest; the far centre gets nothing
+    labels, new = nd.kmeans_step(X, [[0.0, 0.0], [2.0, 0.0], [40.0, 40.0]])
+    assert labels.tolist() == [0, 1, 0]
+    np.testing.assert_array_equal(new[2], [40.0, 40.0])
+    tie = np.array([[1.0, 0.0]])
+    for centres in ([[0.0, 0.0], [2.0, 0.0]], [[2.0, 0.0], [0.0, 0.0]]):
+        assert nd.kmeans_step(tie, centres)[0].tolist() == [0]       # the lower index, either way round
+    labels, new = nd.kmeans_step(X, [[5.0, 5.0], [5.0, 5.0]])         # identical centres: all to 0
+    assert labels.tolist() == [0, 0, 0]
+    np.testing.assert_array_equal(new[1], [5.0, 5.0])
+
+
+def test_kmeans_step_works_in_blocks_like_in_one_piece(monkeypatch):
+    rng = np.random.default_rng(3)
+    X, centres = rng.normal(size=(101, 3)), rng.normal(size=(4, 3))
+    whole = nd.kmeans_step(X, centres)
+    monkeypatch.setattr(nd, "_KMEANS_BLOCK_VALUES", 7 * 4 * 3)       # blocks of 7 rows
+    blocks = nd.kmeans_step(X, centres)
+    np.testing.assert_array_equal(whole[0], blocks[0])
+    np.testing.assert_array_equal(whole[1], blocks[1])
+
+
+@pytest.mark.parametrize("K, seed", [(2, 0), (3, 1), (4, 2), (6, 7)])
+def test_kmeans_step_iterated_from_the_seeds_is_kmeans_exactly(K, seed):
+    X = datasets.old_faithful()
+    _, centres, _ = nd.init_kmeans_pp(X, K, seed=seed)
+    labels = None
+    for _ in range(100):
+        new_labels, centres = nd.kmeans_step(X, centres)
+        if labels is not None and np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+    km_centres, km_labels, inertia = nd.kmeans(X, K, seed=seed)
+    np.testing.assert_array_equal(centres, km_centres)
+    np.testing.assert_array_equal(labels, km_labels)
+    assert inertia.size >= 1
+
+
+def test_kmeans_with_max_iter_returns_the_labels_of_the_centres_it_returns():
+    X = datasets.old_faithful()
+    for max_iter in (1, 2, 3):
+        centres, labels, inertia = nd.kmeans(X, 4, seed=2, max_iter=max_iter)
+        assert inertia.size <= max_iter
+        np.testing.assert_array_equal(labels, nd.kmeans_step(X, centres)[0])
+        assert inertia[-1] == pytest.approx(((X - centres[labels]) ** 2).sum(), rel=1e-12)
+
+
 def test_bic_matches_its_formula_and_prefers_two_clusters_on_old_faithful():
     X = datasets.old_faithful()
     n = X.shape[0]
@@ -474,6 +547,13 @@ BAD_CALLS = {
     "seed negative": (lambda: nd.init_kmeans_pp(GOOD_X, 2, seed=-1), r"seed must be a non-negative integer.*-1"),
     "seed float": (lambda: nd.fit_gmm(GOOD_X, 2, seed=0.5), r"seed must be a non-negative integer.*0.5"),
     "kmeans max_iter": (lambda: nd.kmeans(GOOD_X, 2, max_iter=0), r"max_iter must be at least 1, got 0"),
+    "kmeans_step centres 1-D": (lambda: nd.kmeans_step(GOOD_X, [0.0, 1.0]), r"centres must be a 2-D array of shape \(K, d\) with K >= 1 and d = 2.*\(2,\)"),
+    "kmeans_step centres d": (lambda: nd.kmeans_step(GOOD_X, np.zeros((2, 3))), r"centres must be a 2-D array of shape \(K, d\).*d = 2.*\(2, 3\)"),
+    "kmeans_step no centres": (lambda: nd.kmeans_step(GOOD_X, np.zeros((0, 2))), r"centres must be a 2-D array.*\(0, 2\)"),
+    "kmeans_step centres NaN": (lambda: nd.kmeans_step(GOOD_X, [[0.0, np.nan]]), r"centres must be finite"),
+    "kmeans_step X 1-D": (lambda: nd.kmeans_step(np.arange(4.0), [[0.0]]), r"X must be a 2-D array of shape \(n, d\)"),
+    "n_params K zero": (lambda: nd.n_params(0, 2), r"K must be at least 1, got 0"),
+    "n_params d float": (lambda: nd.n_params(2, 1.5), r"d must be an integer, got 1.5"),
     "bic object": (lambda: nd.bic(GOOD_X, {"weights": GOOD[0]}), r"fit_or_params must be a MixtureFit or a tuple.*dict"),
     "bic params": (lambda: nd.bic(GOOD_X, with_param(2, NOT_POSITIVE_DEFINITE)), r"covariances must be positive definite"),
 }
