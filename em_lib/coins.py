@@ -3,6 +3,10 @@ r"""EM beyond Gaussians: two mixtures of coins (notebook 06).
 The recipe is the same as for the heights: the E-step is the posterior of the
 hidden coin given what was seen, the M-step maximises the bound, which for
 coins means a responsibility-weighted fraction of heads.
+
+The marginal (incomplete-data) log-likelihoods of the observed tosses, the hidden
+coin summed out, are :func:`two_coins_log_likelihood` and
+:func:`three_coins_log_likelihood`: EM never decreases them.
 """
 
 import numpy as np
@@ -28,6 +32,76 @@ def _check_counts(heads, n_tosses):
     if (heads < 0).any() or (heads > tosses).any() or (heads != np.round(heads)).any():
         raise ValueError("heads must be whole numbers between 0 and n_tosses for each set")
     return heads, tosses
+
+
+def _check_probabilities(value, name):
+    """Finite probabilities in [0, 1], any shape. Returns a float64 array."""
+    v = as_float_array(value, name)
+    check_finite(v, name)
+    if ((v < 0.0) | (v > 1.0)).any():
+        raise ValueError(f"{name} must hold probabilities between 0 and 1, got {show(value)}")
+    return v
+
+
+def _broadcast(names_and_values):
+    """The arrays broadcast together, or a ValueError naming them and their shapes."""
+    try:
+        return np.broadcast_arrays(*(v for _, v in names_and_values))
+    except ValueError:
+        shapes = ", ".join(f"{name} {np.shape(v)}" for name, v in names_and_values)
+        raise ValueError(f"the shapes of {shapes} do not broadcast together") from None
+
+
+def two_coins_log_likelihood(heads, n_tosses, theta_a, theta_b):
+    r"""Marginal log-likelihood of the two-coin model, broadcast over arrays of ``theta_a``, ``theta_b``.
+
+    .. math::
+        \ell(\theta_A, \theta_B) = \sum_j \log\Big(\tfrac12\theta_A^{h_j}(1-\theta_A)^{n_j-h_j}
+        + \tfrac12\theta_B^{h_j}(1-\theta_B)^{n_j-h_j}\Big)
+
+    the probability of the observed sequences (no binomial coefficient: the order of
+    the tosses is seen), each set from coin A or B with prior 1/2. ``heads`` and
+    ``n_tosses`` are validated as for :func:`two_coins_em` ((m,) counts); ``theta_a`` and
+    ``theta_b`` are probabilities in [0, 1] of any shapes that broadcast together, and
+    the result has their broadcast shape (a float for two numbers). Computed in log
+    space; a bias of exactly 0 or 1 that makes the data impossible gives ``-inf``.
+    """
+    heads, tosses = _check_counts(heads, n_tosses)
+    ta, tb = _broadcast((("theta_a", _check_probabilities(theta_a, "theta_a")),
+                         ("theta_b", _check_probabilities(theta_b, "theta_b"))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_a = np.log(0.5) + _log_sequence(heads, tosses, ta[..., None])
+        log_b = np.log(0.5) + _log_sequence(heads, tosses, tb[..., None])
+        total = np.logaddexp(log_a, log_b).sum(axis=-1)
+    return float(total) if total.ndim == 0 else total
+
+
+def _log_sequence(heads, tosses, theta):
+    """log theta^h (1 - theta)^(n - h), with 0 log 0 = 0 (a certain coin and no such outcome)."""
+    log_heads = np.where(heads > 0, heads * np.log(theta), 0.0)
+    log_tails = np.where(tosses - heads > 0, (tosses - heads) * np.log1p(-theta), 0.0)
+    return log_heads + log_tails
+
+
+def three_coins_log_likelihood(y, pi, p, q):
+    r"""Marginal log-likelihood of Li Hang's three-coin model, broadcast over arrays of ``pi, p, q``.
+
+    :math:`\ell(\pi,p,q) = \sum_j \log\big(\pi p^{y_j}(1-p)^{1-y_j} + (1-\pi)q^{y_j}(1-q)^{1-y_j}\big)`.
+    Each toss is heads with probability :math:`r = \pi p + (1-\pi) q`, so with h heads
+    among n tosses this is :math:`h\log r + (n-h)\log(1-r)`: it depends on the three
+    parameters only through r (notebook 06). ``y`` holds 0/1 outcomes as for
+    :func:`three_coins_em`; ``pi``, ``p``, ``q`` are probabilities in [0, 1] of any shapes
+    that broadcast together, and the result has their broadcast shape (a float for three
+    numbers).
+    """
+    y = _check_tosses(y)
+    pi, p, q = _broadcast(tuple((name, _check_probabilities(v, name)) for name, v in (("pi", pi), ("p", p), ("q", q))))
+    heads, n = y.sum(), y.size
+    r = pi * p + (1.0 - pi) * q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = (np.where(heads > 0, heads * np.log(r), 0.0)
+                 + np.where(n - heads > 0, (n - heads) * np.log1p(-r), 0.0))
+    return float(total) if total.ndim == 0 else total
 
 
 def two_coins_posterior_a(heads, n_tosses, theta_a, theta_b):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, reject
 from hypothesis import strategies as st
 
-from em_lib import three_coins_em, two_coins_em
+from em_lib import coins, three_coins_em, two_coins_em
 from em_lib.coins import three_coins_posterior_b, two_coins_posterior_a
 from em_lib.datasets import TWO_COINS_AFTER_10, TWO_COINS_START, three_coins, two_coins
 
@@ -211,3 +211,101 @@ def test_three_coins_refuses_to_drive_a_coin_to_certainty():
     """All tosses heads: p and q reach 1; a ValueError that names the parameter, not NaN."""
     with pytest.raises(ValueError, match=r"\bp\b|\bq\b"):
         three_coins_em([1, 1, 1], 0.5, 0.6, 0.7, 3)
+
+
+# ---------------------------------------------------------------------------
+# The marginal log-likelihoods of em_lib.coins (used by the figures)
+# ---------------------------------------------------------------------------
+
+def _brute_two_coins(heads, n_tosses, theta_a, theta_b):
+    """The sum written out, one set at a time, with plain powers."""
+    return sum(
+        np.log(0.5 * theta_a**h * (1 - theta_a) ** (n - h) + 0.5 * theta_b**h * (1 - theta_b) ** (n - h))
+        for h, n in zip(heads, n_tosses)
+    )
+
+
+def _brute_three_coins(y, pi, p, q):
+    return sum(np.log(pi * p**v * (1 - p) ** (1 - v) + (1 - pi) * q**v * (1 - q) ** (1 - v)) for v in y)
+
+
+def test_two_coins_log_likelihood_matches_the_sum_written_out():
+    heads, n_tosses = two_coins()
+    for ta, tb in [(0.6, 0.5), (0.1, 0.9), (0.8, 0.52), (0.5, 0.5)]:
+        value = coins.two_coins_log_likelihood(heads, n_tosses, ta, tb)
+        assert isinstance(value, float)
+        assert value == pytest.approx(_brute_two_coins(heads, n_tosses, ta, tb), rel=1e-12)
+    assert coins.two_coins_log_likelihood([3, 7], 10, 0.6, 0.5) == pytest.approx(
+        _brute_two_coins([3, 7], [10, 10], 0.6, 0.5), rel=1e-12
+    )
+    # helper of this file (log P up to the same constant) agrees too
+    assert coins.two_coins_log_likelihood(heads, n_tosses, 0.3, 0.7) == pytest.approx(
+        two_coins_log_likelihood(heads, n_tosses, 0.3, 0.7), rel=1e-12
+    )
+
+
+def test_two_coins_log_likelihood_broadcasts_over_a_grid_and_is_symmetric():
+    heads, n_tosses = two_coins()
+    ta, tb = np.meshgrid([0.2, 0.5, 0.7], [0.3, 0.6])
+    grid = coins.two_coins_log_likelihood(heads, n_tosses, ta, tb)
+    assert grid.shape == (2, 3)
+    for i in range(2):
+        for j in range(3):
+            assert grid[i, j] == pytest.approx(_brute_two_coins(heads, n_tosses, ta[i, j], tb[i, j]), rel=1e-12)
+    swapped = coins.two_coins_log_likelihood(heads, n_tosses, tb, ta)
+    np.testing.assert_allclose(swapped, grid, rtol=1e-12)          # relabelling the coins changes nothing
+    assert coins.two_coins_log_likelihood(heads, n_tosses, [0.2, 0.4], 0.5).shape == (2,)
+
+
+def test_two_coins_log_likelihood_at_certain_coins():
+    # a coin that always shows heads: possible only for the sets that are all heads
+    assert coins.two_coins_log_likelihood([10], [10], 1.0, 0.5) == pytest.approx(np.log(0.5 + 0.5 * 0.5**10))
+    assert coins.two_coins_log_likelihood([0], [10], 0.0, 0.0) == pytest.approx(0.0)
+    assert coins.two_coins_log_likelihood([4], [10], 1.0, 0.0) == -np.inf
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: coins.two_coins_log_likelihood([3, 5], [10, 10], 1.2, 0.5), r"theta_a must hold probabilities between 0 and 1.*1.2"),
+        (lambda: coins.two_coins_log_likelihood([3, 5], [10, 10], 0.5, [np.nan]), r"theta_b must be finite"),
+        (lambda: coins.two_coins_log_likelihood([3, 5], [10, 10], [0.1, 0.2], [0.3, 0.4, 0.5]), r"theta_a \(2,\), theta_b \(3,\) do not broadcast"),
+        (lambda: coins.two_coins_log_likelihood([3, 12], [10, 10], 0.5, 0.5), r"heads must be whole numbers between 0 and n_tosses"),
+        (lambda: coins.two_coins_log_likelihood([], 10, 0.5, 0.5), r"heads must be a non-empty 1-D array"),
+        (lambda: coins.three_coins_log_likelihood([0, 1, 2], 0.5, 0.5, 0.5), r"y must hold only 0 \(tails\) and 1 \(heads\)"),
+        (lambda: coins.three_coins_log_likelihood([0, 1], -0.1, 0.5, 0.5), r"pi must hold probabilities between 0 and 1"),
+        (lambda: coins.three_coins_log_likelihood([0, 1], 0.5, "a", 0.5), r"p must be numeric"),
+        (lambda: coins.three_coins_log_likelihood([0, 1], [0.1, 0.2], 0.5, [0.1, 0.2, 0.3]), r"pi \(2,\), p \(\), q \(3,\) do not broadcast"),
+    ],
+)
+def test_the_log_likelihoods_validate_their_inputs(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_three_coins_log_likelihood_matches_the_sum_and_depends_only_on_p_heads():
+    y = three_coins()
+    for pi, p, q in [(0.5, 0.5, 0.5), (0.4, 0.6, 0.7), (0.2, 0.9, 0.05)]:
+        value = coins.three_coins_log_likelihood(y, pi, p, q)
+        assert isinstance(value, float)
+        assert value == pytest.approx(_brute_three_coins(y, pi, p, q), rel=1e-12)
+    # the book's two fits have P(y = 1) = 0.6: the same, largest, log-likelihood
+    best = 6 * np.log(0.6) + 4 * np.log(0.4)
+    assert coins.three_coins_log_likelihood(y, 0.5, 0.6, 0.6) == pytest.approx(best, rel=1e-12)
+    assert coins.three_coins_log_likelihood(y, *three_coins_em(y, 0.4, 0.6, 0.7, 1)) == pytest.approx(best, rel=1e-9)
+    grid = coins.three_coins_log_likelihood(y, np.array([[0.2], [0.8]]), np.array([0.3, 0.6, 0.9]), 0.5)
+    assert grid.shape == (2, 3)
+    assert grid[1, 2] == pytest.approx(_brute_three_coins(y, 0.8, 0.9, 0.5), rel=1e-12)
+    assert coins.three_coins_log_likelihood([1, 1], 1.0, 1.0, 0.3) == 0.0     # certain heads, all heads
+
+
+@given(st.lists(st.integers(0, 1), min_size=1, max_size=20), st.floats(0.05, 0.95), st.floats(0.05, 0.95),
+       st.floats(0.05, 0.95), st.integers(1, 4))
+def test_em_never_decreases_em_libs_three_coins_log_likelihood(y, pi, p, q, n_iter):
+    before = coins.three_coins_log_likelihood(y, pi, p, q)
+    try:
+        after = coins.three_coins_log_likelihood(y, *three_coins_em(y, pi, p, q, n_iter))
+    except ValueError:
+        reject()
+    assert after >= before - 1e-9 * max(1.0, abs(before))
+    assert after == pytest.approx(three_coins_log_likelihood(y, *three_coins_em(y, pi, p, q, n_iter)), rel=1e-9)

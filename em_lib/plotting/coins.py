@@ -10,28 +10,14 @@ log-likelihoods of the observed tosses, the hidden coin summed out:
 
 for the two coins (the sequences are observed, so no binomial coefficient), and
 :math:`\ell(\pi,p,q) = \sum_j \log\big(\pi p^{y_j}(1-p)^{1-y_j} + (1-\pi)q^{y_j}(1-q)^{1-y_j}\big)`
-for the three coins.
+for the three coins. Both live in :mod:`em_lib.coins` and are re-exported here.
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import coins as _coins
-
-
-def two_coins_log_likelihood(heads, n_tosses, theta_a, theta_b):
-    r"""Marginal log-likelihood of the two-coin model, broadcast over arrays of ``theta_a``, ``theta_b``.
-
-    ``heads`` and ``n_tosses`` are (m,); ``theta_a`` and ``theta_b`` any shapes that
-    broadcast together; the result has their broadcast shape. Computed in log space.
-    """
-    heads = np.asarray(heads, dtype=float)
-    tosses = np.broadcast_to(np.asarray(n_tosses, dtype=float), heads.shape)
-    ta = np.asarray(theta_a, dtype=float)[..., None]
-    tb = np.asarray(theta_b, dtype=float)[..., None]
-    log_a = np.log(0.5) + heads * np.log(ta) + (tosses - heads) * np.log1p(-ta)
-    log_b = np.log(0.5) + heads * np.log(tb) + (tosses - heads) * np.log1p(-tb)
-    return np.logaddexp(log_a, log_b).sum(axis=-1)
+from ..coins import three_coins_log_likelihood, two_coins_log_likelihood  # noqa: F401  (re-exported)
 
 
 def two_coins_em_path(heads, n_tosses, theta_a, theta_b, n_iter):
@@ -43,14 +29,6 @@ def two_coins_em_path(heads, n_tosses, theta_a, theta_b, n_iter):
     for _ in range(n_iter):
         path.append(_coins.two_coins_em(heads, n_tosses, *path[-1], 1))
     return np.array(path)
-
-
-def three_coins_log_likelihood(y, pi, p, q):
-    """Marginal log-likelihood of Li Hang's three-coin model, broadcast over arrays of ``pi, p, q``."""
-    y = np.asarray(y, dtype=float)
-    heads, n = y.sum(), y.size
-    p_heads = np.asarray(pi) * np.asarray(p) + (1.0 - np.asarray(pi)) * np.asarray(q)
-    return heads * np.log(p_heads) + (n - heads) * np.log1p(-p_heads)
 
 
 def plot_two_coins_surface(heads, n_tosses, start, n_iter=10, grid_size=199, ax=None):
