@@ -121,8 +121,22 @@ def two_one_long(heads, n_tosses, theta_a, theta_b, n_iter):
     return two_coins_written_out(heads, n_tosses, theta_a, theta_b, n_iter + 1)
 
 
+def two_prior_estimated(heads, n_tosses, theta_a, theta_b, n_iter):
+    """The prior of coin A re-estimated each iteration, as pi in the three-coin model."""
+    heads, n_tosses = np.asarray(heads, float), np.asarray(n_tosses, float)
+    prior = 0.5
+    for _ in range(n_iter):
+        a = prior * theta_a**heads * (1 - theta_a) ** (n_tosses - heads)
+        b = (1 - prior) * theta_b**heads * (1 - theta_b) ** (n_tosses - heads)
+        w = a / (a + b)
+        prior = w.mean()
+        theta_a, theta_b = w @ heads / (w @ n_tosses), (1 - w) @ heads / ((1 - w) @ n_tosses)
+    return float(theta_a), float(theta_b)
+
+
 TWO_WRONG = [
     (two_hard, "hard"),
+    (two_prior_estimated, "The prior of the coins was re-estimated"),
     (two_unnormalised, "not normalised"),
     (two_no_tails, "forgot the tails"),
     (two_all_tosses, "total number of tosses of all sets"),
@@ -295,3 +309,12 @@ def test_three_coins_unknown_error_is_described():
     y = datasets.three_coins()
     with pytest.raises(AssertionError, match="differs from the reference"):
         fb.check_three_coins_em(lambda **kw: (0.1, 0.2, 0.3), y, 0.4, 0.6, 0.7, 1)
+
+
+def test_an_estimated_prior_is_right_for_one_iteration_and_named_after_more():
+    """The prior starts at 1/2, so the first iteration is EM's; the mistake shows from the second on."""
+    heads, tosses = datasets.two_coins()
+    assert fb.check_two_coins_em(two_prior_estimated, heads, tosses, 0.6, 0.5, 1).endswith("correct")
+    for n_iter in (2, 10):
+        with pytest.raises(AssertionError, match="FIXED probability 1/2"):
+            fb.check_two_coins_em(two_prior_estimated, heads, tosses, 0.6, 0.5, n_iter)

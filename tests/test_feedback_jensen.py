@@ -249,3 +249,24 @@ def test_right_elbo_passes_and_stays_below_the_log_likelihood(inputs):
 
     fb.check_elbo(elbo, *inputs)
     assert em_lib.elbo(*inputs) <= em_lib.log_likelihood(x, weights, means, variances) + 1e-9 * (1 + abs(em_lib.elbo(*inputs)))
+
+
+def gap_chord_unweighted(values, q):
+    return float(np.log(q @ values) - np.mean(np.log(values)))
+
+
+def gap_curve_unweighted(values, q):
+    return float(np.log(np.mean(values)) - q @ np.log(values))
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [(gap_chord_unweighted, "The chord point is not weighted"), (gap_curve_unweighted, "The curve point is not weighted")],
+    ids=["chord", "curve"],
+)
+def test_one_unweighted_term_is_named(wrong, phrase, capsys):
+    out = _self_check_output(fb.self_check_jensen_gap, wrong, capsys)
+    assert phrase in out
+    assert "weights q are ignored" not in out
+    with pytest.raises(AssertionError, match=phrase):
+        fb.check_jensen_gap(wrong, [1e-3, 10.0, 0.5, 200.0], [0.1, 0.2, 0.3, 0.4])

@@ -156,3 +156,37 @@ def test_the_visible_inputs_tell_the_mistakes_apart():
 def test_the_reference_passes_on_any_problem_even_in_the_tails(problem):
     x, weights, means, variances = problem
     assert fb.check_posterior(em_lib.posterior, x=x, weights=weights, means=means, variances=variances).endswith("correct")
+
+
+def p_hard(x, weights, means, variances):
+    lj = em_lib.log_joint(x, weights, means, variances)
+    return np.eye(lj.shape[1])[lj.argmax(axis=1)]
+
+
+def test_a_one_hot_answer_is_named_a_hard_assignment_not_another_mistake():
+    """On the lecture's two people the sqrt(variances) answer is within tolerance of one-hot: a one-hot
+    answer must still be named for what it is."""
+    two = dict(x=np.array([190.0, 155.0]), weights=np.array([0.3, 0.7]),
+               means=fb.SELF_CHECK_INPUTS["heights"]["means"], variances=fb.SELF_CHECK_INPUTS["heights"]["variances"])
+    assert em_lib.feedback.core.close(p_hard(**two), fb._square_root_of_variances(**two))
+    for inputs in [two, *fb.SELF_CHECK_INPUTS.values()]:
+        with pytest.raises(AssertionError, match="It is a hard assignment") as info:
+            fb.check_posterior(p_hard, **inputs)
+        assert "standard deviation" not in str(info.value)
+
+
+def test_a_nearly_one_hot_answer_of_another_mistake_keeps_its_own_name():
+    def p_sqrt(x, weights, means, variances):
+        return em_lib.posterior(x, weights, means, np.sqrt(variances))
+
+    for inputs in fb.SELF_CHECK_INPUTS.values():
+        with pytest.raises(AssertionError, match="standard deviation sqrt"):
+            fb.check_posterior(p_sqrt, **inputs)
+
+
+def test_a_one_hot_right_answer_passes():
+    """Far apart components: the posterior is one-hot in floating point, and so is a right answer."""
+    inputs = dict(x=np.array([-50.0, 50.0]), weights=np.array([0.5, 0.5]), means=np.array([-50.0, 50.0]),
+                  variances=np.array([1.0, 1.0]))
+    assert np.array_equal(em_lib.posterior(**inputs), np.eye(2))
+    assert fb.check_posterior(p_hard, **inputs).endswith("correct")

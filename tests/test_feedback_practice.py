@@ -48,6 +48,7 @@ N_PARAMS_WRONG = [
     (lambda K, d: (K - 1) + 2 * K * d, "diagonal covariance"),
     (lambda K, d: (K - 1) + K * d + d * (d + 1) // 2, "shared by all components"),
     (lambda K, d: (K - 1) + K * d, "leaves out the covariances"),
+    (lambda K, d: (K - 1) + K * d + K * d * (d - 1) // 2, "above the diagonal"),
     (lambda K, d: K * d + K * d * (d + 1) // 2, "leaves out the mixing weights"),
 ]
 
@@ -208,7 +209,7 @@ def test_iterated_reference_follows_mixture_nd_kmeans():
                 break
             labels = new_labels
         ref_centres, ref_labels, _ = mnd.kmeans(X, K, seed=seed)
-        assert np.allclose(centres, ref_centres)
+        assert np.array_equal(centres, ref_centres)          # bit for bit: kmeans iterates this step
         assert np.array_equal(labels, ref_labels)
 
 
@@ -225,3 +226,31 @@ def test_a_step_never_increases_the_within_cluster_sum_of_squares(seed, K):
     labels2, _ = fb.reference_kmeans_step(X, new)
     assert inertia(labels, new) <= inertia(labels, centres) + 1e-12
     assert inertia(labels2, new) <= inertia(labels, new) + 1e-12
+
+
+def test_the_references_are_em_libs():
+    assert fb.reference_n_gmm_params is mnd.n_params
+    assert fb.reference_kmeans_step is mnd.kmeans_step
+
+
+def kmeans_ties_to_the_higher_index(X, centres):
+    X, centres = np.asarray(X, float), np.asarray(centres, float)
+    labels = np.zeros(len(X), dtype=int)
+    for i, point in enumerate(X):
+        best = np.inf
+        for k, centre in enumerate(centres):
+            distance = np.sum((point - centre) ** 2)
+            if distance <= best:
+                best, labels[i] = distance, k
+    new = centres.copy()
+    for k in range(len(centres)):
+        if np.any(labels == k):
+            new[k] = X[labels == k].mean(axis=0)
+    return labels, new
+
+
+def test_ties_to_the_higher_index_are_named_and_need_a_tie():
+    X = fb.SMALL_X
+    with pytest.raises(AssertionError, match="went to the HIGHER index"):
+        fb.check_kmeans_step(kmeans_ties_to_the_higher_index, X, [[6.0, 0.0], [0.0, 6.0]])   # (0, 0) and (6, 6): ties
+    assert fb.check_kmeans_step(kmeans_ties_to_the_higher_index, X, [[1.0, 1.0], [5.0, 5.0], [10.0, 1.0]]).endswith("correct")

@@ -324,7 +324,7 @@ def test_m_step_parts_grade_one_array_each(part, fn):
 def test_fit_em_history_check():
     inputs = fb.FIT_EM_INPUTS["heights"]
     assert fb.check_fit_em_history(em_lib.fit_em, **inputs).endswith("right")
-    with pytest.raises(AssertionError, match="off by one|not the log-likelihood"):
+    with pytest.raises(AssertionError, match="off by one"):
         fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, "before"), **inputs)
     with pytest.raises(AssertionError, match="n_iter \\+ 1 entries"):
         fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, "with start"), **inputs)
@@ -398,3 +398,88 @@ def positive_distribution_rows_problem(draw):
 def test_the_reference_m_step_passes_on_any_responsibilities(problem):
     x, resp = problem
     assert fb.check_m_step(em_lib.m_step, x=x, resp=resp) == "m_step(...): correct"
+
+
+# --------------------------------------------------------------------------
+# Each cell names the mistake it sees; each array and each step earns its points
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant, words", [("before", "recorded BEFORE the M-step"), ("bound", "holds the lower bound")])
+@pytest.mark.parametrize("key", ["heights", "three components"])
+def test_the_history_check_names_the_mistake(variant, words, key):
+    with pytest.raises(AssertionError, match=words):
+        fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, variant), **fb.FIT_EM_INPUTS[key])
+
+
+def test_an_unknown_history_mistake_still_gets_the_general_message():
+    def fit_em(x, weights, means, variances, n_iter):
+        w, m, v, h = em_lib.fit_em(x, weights, means, variances, n_iter)
+        return w, m, v, h - 1.0
+
+    with pytest.raises(AssertionError, match="is not the log-likelihood of the parameters returned"):
+        fb.check_fit_em_history(fit_em, **fb.FIT_EM_INPUTS["heights"])
+
+
+def test_wrong_parameters_are_reported_in_plural():
+    with pytest.raises(AssertionError, match=r"^the parameters returned by fit_em\(\.\.\.\) are not right\. The new parameters"):
+        fb.check_fit_em(make_fit_em(em_lib.e_step, em_lib.m_step, "not fed back"), parts=("parameters",),
+                        **fb.FIT_EM_INPUTS["heights"])
+    with pytest.raises(AssertionError, match=r"^the history returned by fit_em\(\.\.\.\) is not right"):
+        fb.check_fit_em(make_fit_em(em_lib.e_step, em_lib.m_step, "one short"), parts=("history",),
+                        **fb.FIT_EM_INPUTS["heights"])
+
+
+def m_means_divided_by_n(x, resp):
+    counts = resp.sum(axis=0)
+    means = resp.T @ x / len(x)
+    return counts / len(x), means, (resp * (x[:, None] - means) ** 2).sum(axis=0) / counts
+
+
+@pytest.mark.parametrize("key", sorted(fb.M_STEP_INPUTS))
+def test_the_variances_are_graded_around_the_learners_own_means(key):
+    inputs = fb.M_STEP_INPUTS[key]
+    with pytest.raises(AssertionError, match="the means array.*divided by n instead of N_k"):
+        fb.check_m_step(m_means_divided_by_n, parts=("means",), **inputs)
+    assert fb.check_m_step(m_means_divided_by_n, parts=("weights", "variances"), **inputs).endswith("correct")
+
+
+def test_variance_mistakes_around_the_learners_own_means_are_named():
+    inputs = fb.M_STEP_INPUTS["three components"]
+
+    def wrong_means_and_variances_by_n(x, resp):
+        w, means, _ = m_means_divided_by_n(x, resp)
+        return w, means, (resp * (x[:, None] - means) ** 2).sum(axis=0) / len(x)
+
+    with pytest.raises(AssertionError, match="around the means it returned.*divided by n instead of N_k"):
+        fb.check_m_step(wrong_means_and_variances_by_n, parts=("variances",), **inputs)
+
+    def right_variances_beside_wrong_means(x, resp):
+        w, m, v = em_lib.m_step(x, resp)
+        return w, m * 2.0, v
+
+    assert fb.check_m_step(right_variances_beside_wrong_means, parts=("variances",), **inputs).endswith("correct")
+    with pytest.raises(AssertionError, match="the means array"):
+        fb.check_m_step(right_variances_beside_wrong_means, **inputs)
+
+
+def e_hard(x, weights, means, variances):
+    lj = em_lib.log_joint(x, weights, means, variances)
+    return np.eye(lj.shape[1])[lj.argmax(axis=1)]
+
+
+def test_the_rows_check_tells_normalised_answers_from_others():
+    inputs = SELF_CHECK_INPUTS["heights"]
+    for right_form in (em_lib.e_step, e_no_weights, e_hard):
+        assert fb.check_e_step_rows(right_form, **inputs).endswith("rows sum to 1")
+    for wrong_form, words in ((e_over_samples, "sums to"), (e_transposed, "transposed"), (not_written, "not written yet")):
+        with pytest.raises(AssertionError, match=words):
+            fb.check_e_step_rows(wrong_form, **inputs)
+    with pytest.raises(AssertionError, match="NaN"):
+        fb.check_e_step_rows(e_naive, **SELF_CHECK_INPUTS["far tails"])
+
+
+def test_a_hard_e_step_is_named():
+    for inputs in SELF_CHECK_INPUTS.values():
+        with pytest.raises(AssertionError, match="It is a hard assignment"):
+            fb.check_e_step(e_hard, **inputs)

@@ -108,6 +108,22 @@ def _with_step(step, shift=0):
     return answer
 
 
+def _prior_estimated_answer(heads, n_tosses, theta_a, theta_b, n_iter):
+    """EM that also re-estimates the prior of coin A (as the three-coin model does), from 1/2."""
+    heads = np.asarray(heads, dtype=float)
+    tosses = np.broadcast_to(np.asarray(n_tosses, dtype=float), heads.shape)
+    theta_a, theta_b, prior = float(theta_a), float(theta_b), 0.5
+    with np.errstate(all="ignore"):
+        for _ in range(n_iter):
+            log_a = np.log(prior) + _log_binomial_terms(heads, tosses, theta_a)
+            log_b = np.log(1.0 - prior) + _log_binomial_terms(heads, tosses, theta_b)
+            p_a = 1.0 / (1.0 + np.exp(log_b - log_a))
+            prior = float(p_a.mean())
+            theta_a = float(p_a @ heads / (p_a @ tosses))
+            theta_b = float((1.0 - p_a) @ heads / ((1.0 - p_a) @ tosses))
+    return theta_a, theta_b
+
+
 def _swapped_answer(heads, n_tosses, theta_a, theta_b, n_iter):
     new_a, new_b = _two_coins_loop(heads, n_tosses, theta_a, theta_b, n_iter, _correct_two_coins_step)
     return new_b, new_a
@@ -169,6 +185,13 @@ TWO_COINS_MISTAKES = (
         "It did one iteration too few: the loop should run exactly n_iter E- and M-steps "
         "(range(n_iter), not range(1, n_iter)).",
         _with_step(_correct_two_coins_step, shift=-1),
+    ),
+    Mistake(
+        "The prior of the coins was re-estimated (as pi is in the three-coin model). In this problem "
+        "each set comes from A or B with a FIXED probability 1/2, which is not a parameter: keep the "
+        "prior at 1/2 in every E-step, so that P(A | h_j) compares only theta_A^h (1-theta_A)^(n-h) "
+        "with theta_B^h (1-theta_B)^(n-h).",
+        _prior_estimated_answer,
     ),
     Mistake(
         "It did one iteration too many: the loop should run exactly n_iter E- and M-steps.",

@@ -108,6 +108,18 @@ JENSEN_GAP_MISTAKES = (
         lambda values, q: float(np.log(np.mean(values)) - np.mean(np.log(values))),
     ),
     Mistake(
+        "The chord point is not weighted: the second term is the plain mean of the log v_k, not "
+        "sum_k q_k log v_k. The chord point and the curve point sit at the same place along the "
+        "axis (the lecture's 0.2/0.8 of the way), so both terms use the weights q_k.",
+        lambda values, q: float(_log_of_average(values, q) - np.mean(np.log(values))),
+    ),
+    Mistake(
+        "The curve point is not weighted: the first term is the log of the plain mean of the v_k, "
+        "not log(sum_k q_k v_k). The curve point and the chord point sit at the same place along "
+        "the axis (the lecture's 0.2/0.8 of the way), so both terms use the weights q_k.",
+        lambda values, q: float(np.log(np.mean(values)) - _average_of_log(values, q)),
+    ),
+    Mistake(
         "The log of the values is missing in the second term: it subtracts sum_k q_k v_k, not "
         "sum_k q_k log v_k. The chord joins the points (v_k, log v_k), so it averages the LOGS.",
         lambda values, q: float(_log_of_average(values, q) - np.dot(q, values)),

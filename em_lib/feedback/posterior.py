@@ -60,6 +60,12 @@ def _square_root_of_variances(x, weights, means, variances):
     return reference_posterior(x, weights, means, np.sqrt(np.asarray(variances, dtype=float)))
 
 
+def _hard_assignment(x, weights, means, variances):
+    # each sample wholly to its most probable component, as k-means does (one-hot rows)
+    joint = log_joint(x, weights, means, variances)
+    return np.eye(joint.shape[1])[np.argmax(joint, axis=1)]
+
+
 def _transposed(x, weights, means, variances):
     return reference_posterior(x, weights, means, variances).T
 
@@ -128,6 +134,20 @@ POSTERIOR_MISTAKES = (
     ),
 )
 
+HARD_ASSIGNMENT = Mistake(
+    "It is a hard assignment: every row is one-hot, 1 for the most probable component and 0 "
+    "for the others, as in k-means. Equality in Jensen needs Q_i(k) = p(z_i = k | x_i) itself, "
+    "a probability between 0 and 1 (the lecture's 1.90 m person is 0.9 male, 0.1 female): "
+    "normalise the joint over k instead of taking its argmax.",
+    _hard_assignment,
+)
+
+#: A one-hot answer is matched before the list above: on well separated components the
+#: posterior is nearly one-hot, and so are the answers of other mistakes (sqrt(variances)
+#: makes every component narrower), which would otherwise be named for it.
+#: ``check_against_reference`` names it only when the answer is one-hot exactly.
+POSTERIOR_MISTAKES = POSTERIOR_MISTAKES + (HARD_ASSIGNMENT,)
+
 UNDERFLOW_EXPLANATION = (
     "It gives NaN for points far from every component. There the densities exp(log p) "
     "underflow to exactly 0.0, and 0/0 is NaN. Normalise in log space: subtract the "
@@ -187,7 +207,19 @@ def check_against_reference(fn, inputs, reference, mistakes, what):
     except AssertionError as exc:
         if "answer" in box and _has_nan(box["answer"]) and not _has_nan(reference(**inputs)):
             raise AssertionError(f"{what} is not right. {UNDERFLOW_EXPLANATION}") from None
+        if "answer" in box and _is_hard_assignment(box["answer"], inputs):
+            raise AssertionError(f"{what} is not right. {HARD_ASSIGNMENT.explanation}") from None
         raise exc from None
+
+
+def _is_hard_assignment(answer, inputs):
+    """True when ``answer`` is exactly one-hot (only 0.0 and 1.0) and picks the most probable component."""
+    try:
+        arr = np.asarray(answer, dtype=float)
+        hard = _hard_assignment(**inputs)
+    except Exception:
+        return False
+    return arr.shape == hard.shape and bool(np.all((arr == 0.0) | (arr == 1.0))) and bool(np.all(arr == hard))
 
 
 def rows_sum_to_one(fn, inputs, what):

@@ -1,14 +1,17 @@
 r"""Feedback for notebook 05: ``n_gmm_params`` and ``kmeans_step``.
 
-The references live here, written to be read beside the notebook:
+The references are em_lib's own, and the notebook uses them after the exercises:
 
-- :func:`reference_n_gmm_params` counts the free parameters of a K-component
-  Gaussian mixture with full covariances in d dimensions, the ``p`` of BIC
-  (:func:`em_lib.mixture_nd.bic` uses the same count);
-- :func:`reference_kmeans_step` is one iteration of k-means, the "hard" EM of
+- :func:`em_lib.mixture_nd.n_params` counts the free parameters of a K-component
+  Gaussian mixture with full covariances in d dimensions, the ``p`` of
+  :func:`em_lib.mixture_nd.bic`;
+- :func:`em_lib.mixture_nd.kmeans_step` is one iteration of k-means, the "hard" EM of
   notebook 05: a hard E-step (each point to its nearest centre) and an M-step
   (each centre to the mean of its points). Iterated from the same centres it
   follows the same path as :func:`em_lib.mixture_nd.kmeans`.
+
+``reference_n_gmm_params`` and ``reference_kmeans_step`` are the same functions
+under the exercises' names.
 
 Each classic mistake is written out as the wrong function it describes; a
 learner's answer that matches one gets that mistake named in words.
@@ -17,21 +20,13 @@ learner's answer that matches one gets that mistake named in words.
 import numpy as np
 
 from .. import datasets as _datasets
+from ..mixture_nd import kmeans_step as reference_kmeans_step
+from ..mixture_nd import n_params as reference_n_gmm_params
 from .core import Mistake, check, run_self_check
 
 # --------------------------------------------------------------------------
 # n_gmm_params
 # --------------------------------------------------------------------------
-
-
-def reference_n_gmm_params(K, d):
-    r"""Int :math:`p = (K - 1) + Kd + K\,d(d+1)/2`: weights, means and covariances of a full-covariance GMM.
-
-    The K weights sum to 1, so only K - 1 are free; each mean has d entries; each
-    covariance is a symmetric d x d matrix, fixed by its d(d+1)/2 entries on and
-    above the diagonal.
-    """
-    return int((K - 1) + K * d + K * d * (d + 1) // 2)
 
 
 N_PARAMS_MISTAKES = (
@@ -59,6 +54,12 @@ N_PARAMS_MISTAKES = (
         "It leaves out the covariances: each component also has a d x d covariance with "
         "d(d+1)/2 free entries.",
         lambda K, d: (K - 1) + K * d,
+    ),
+    Mistake(
+        "It counts only the d(d-1)/2 covariances above the diagonal: the d variances on the "
+        "diagonal of each covariance matrix are free parameters too, d(d+1)/2 entries in all "
+        "(on and above the diagonal).",
+        lambda K, d: (K - 1) + K * d + K * d * (d - 1) // 2,
     ),
     Mistake(
         "It leaves out the mixing weights: K - 1 of them are free parameters too.",
@@ -93,24 +94,6 @@ def self_check_n_gmm_params(fn):
 def _squared_distances(X, centres):
     """(n, K) squared Euclidean distances, computed as plain differences (no cancellation)."""
     return ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-
-
-def reference_kmeans_step(X, centres):
-    r"""One k-means iteration: ``(labels (n,), new_centres (K, d))``.
-
-    Hard E-step: :math:`z_i = \arg\min_k \lVert x_i - c_k\rVert^2` (ties go to the
-    lower k). M-step: :math:`c_k^{\text{new}} = \frac{1}{|\{i: z_i = k\}|}\sum_{i: z_i = k} x_i`;
-    a centre that received no point stays where it was.
-    """
-    X = np.asarray(X, dtype=float)
-    centres = np.asarray(centres, dtype=float)
-    labels = np.argmin(_squared_distances(X, centres), axis=1)
-    new_centres = centres.copy()
-    for k in range(centres.shape[0]):
-        mine = labels == k
-        if mine.any():
-            new_centres[k] = X[mine].mean(axis=0)
-    return labels, new_centres
 
 
 def _farthest(X, centres):
@@ -172,6 +155,13 @@ def _soft(X, centres):
         return labels, resp.T @ X / resp.sum(axis=0)[:, None]
 
 
+def _ties_to_the_higher_index(X, centres):
+    X, centres = np.asarray(X, float), np.asarray(centres, float)
+    squared = _squared_distances(X, centres)
+    labels = squared.shape[1] - 1 - np.argmin(squared[:, ::-1], axis=1)   # the LAST nearest centre
+    return labels, _means_or_keep(X, labels, centres)
+
+
 def _swapped_outputs(X, centres):
     labels, new = reference_kmeans_step(X, centres)
     return new, labels
@@ -213,6 +203,12 @@ KMEANS_MISTAKES = (
         "with spherical unit-variance Gaussians. k-means is the HARD version: each point counts "
         "fully (weight 1) for its nearest centre and not at all (0) for the others.",
         _soft,
+    ),
+    Mistake(
+        "A point exactly as far from two centres went to the HIGHER index (a loop with <= keeps "
+        "the last nearest centre). The contract breaks ties to the lower index, as np.argmin "
+        "does: use np.argmin, or a strict < in a loop.",
+        _ties_to_the_higher_index,
     ),
     Mistake(
         "The two results came back in the wrong order: return (labels, new_centres).",

@@ -17,7 +17,6 @@ Each exercise has ``self_check_<fn>(fn)`` (the visible self-check cell) and
 """
 
 import sys
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -29,7 +28,8 @@ from ..mixture1d import m_step as reference_m_step
 from ..mixture1d import posterior as reference_posterior
 from ..bound import elbo
 from .core import Mistake, call_learner, check, close, run_self_check
-from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_like_checks
+from .namespace import blame, using_reference
+from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_like_checks, rows_sum_to_one
 
 # --------------------------------------------------------------------------
 # e_step
@@ -39,6 +39,17 @@ from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_li
 def check_e_step(fn, **inputs):
     """One graded check of ``e_step`` against ``em_lib.e_step``, naming a classic mistake."""
     return check_against_reference(fn, inputs, reference_e_step, POSTERIOR_MISTAKES, "e_step(...)")
+
+
+def check_e_step_rows(fn, **inputs):
+    """One graded check of the form alone: an (n, K) array of probabilities whose rows sum to 1.
+
+    Right for any distributions over the components, whatever their values: it tells an
+    answer that is not normalised (or normalised over the wrong axis) from one that is a
+    distribution per sample but has wrong values.
+    """
+    rows_sum_to_one(fn, inputs, "e_step(...)")
+    return "e_step(...): an (n, K) array whose rows sum to 1"
 
 
 def self_check_e_step(fn):
@@ -138,6 +149,17 @@ VARIANCES_MISTAKES = (
     ),
 )
 
+#: The variance mistakes written around a given centre (the learner's own means), for
+#: ``_check_variances`` when those means differ from em_lib's.
+_VARIANCES_AROUND = (
+    Mistake(VARIANCES_MISTAKES[0].explanation,
+            lambda x, resp, centre: _scatter(x, resp, centre) / np.shape(resp)[0]),
+    Mistake(VARIANCES_MISTAKES[2].explanation,
+            lambda x, resp, centre: np.sqrt(_scatter(x, resp, centre) / _counts(x, resp))),
+    Mistake(VARIANCES_MISTAKES[3].explanation,
+            lambda x, resp, centre: _scatter(x, resp, centre) / (_counts(x, resp) - 1.0)),
+)
+
 _ITEMS = (("weights", WEIGHTS_MISTAKES), ("means", MEANS_MISTAKES), ("variances", VARIANCES_MISTAKES))
 
 
@@ -163,12 +185,50 @@ def check_m_step(fn, parts=("weights", "means", "variances"), **inputs):
     got = _learner_m_step(fn, inputs)
     expected = reference_m_step(**inputs)
     for j, (name, mistakes) in enumerate(_ITEMS):
-        if name in parts:
-            check(lambda **kw: got[j], inputs, lambda **kw: expected[j], mistakes,
-                  what=f"the {name} array returned by m_step(...)")
+        if name not in parts:
+            continue
+        what = f"the {name} array returned by m_step(...)"
+        if name == "variances":
+            _check_variances(got, expected, inputs, what)
+        else:
+            check(lambda **kw: got[j], inputs, lambda **kw: expected[j], mistakes, what=what)
     if tuple(parts) == ("weights", "means", "variances"):
         return "m_step(...): correct"
     return f"m_step(...): {', '.join(parts)} correct"
+
+
+def _own_means(got, K):
+    """The learner's means as a finite (K,) float array, or None when they are not one."""
+    try:
+        means = np.asarray(got[1], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if means.shape != (K,) or not np.isfinite(means).all():
+        return None
+    return means
+
+
+def _check_variances(got, expected, inputs, what):
+    """The variances, graded around the learner's OWN means, so that each array earns its points.
+
+    sigma_k^2 = sum_i gamma_ik (x_i - mu_k)^2 / N_k with the mu_k that m_step returned: a
+    mistake in the means is charged in the means' cell, not again here. Variances around
+    em_lib's means are accepted too (right variances returned beside mistyped means).
+    """
+    x, resp = inputs["x"], inputs["resp"]
+    counts = _counts(x, resp)
+    means = _own_means(got, np.shape(resp)[1])
+    if means is None or close(means, expected[1]):
+        check(lambda **kw: got[2], inputs, lambda **kw: expected[2], VARIANCES_MISTAKES, what=what)
+        return
+    around_own = _scatter(x, resp, means) / counts
+    if close(got[2], expected[2]):
+        return
+    mistakes = tuple(
+        Mistake(m.explanation, lambda m=m, **kw: m.answer(**kw, centre=means)) for m in _VARIANCES_AROUND
+    )
+    check(lambda **kw: got[2], inputs, lambda **kw: around_own, mistakes + VARIANCES_MISTAKES,
+          what=what + " (around the means it returned)")
 
 
 def _dirichlet_resp(n, K, seed):
@@ -379,29 +439,26 @@ def check_fit_em(fn, parts=("parameters", "history"), **inputs):
         Mistake(m.explanation, lambda m=m, **kw: _select(m.answer(**kw), parts)) for m in FIT_EM_MISTAKES
     )
     what = "fit_em(...)" if len(parts) == 2 else f"the {' and '.join(parts)} returned by fit_em(...)"
-    check(lambda **kw: got, inputs, lambda **kw: _select(reference_fit_em(**kw), parts), mistakes, what=what)
+    try:
+        check(lambda **kw: got, inputs, lambda **kw: _select(reference_fit_em(**kw), parts), mistakes, what=what)
+    except AssertionError as exc:
+        message = str(exc)
+        if "parameters" in parts and len(parts) == 1 and message.startswith(f"{what} is not right"):
+            # "the parameters ... are", not "is"
+            message = f"{what} are not right" + message[len(f"{what} is not right"):]
+        raise AssertionError(message) from None
     return "fit_em(...): correct" if len(parts) == 2 else f"fit_em(...): {' and '.join(parts)} correct"
 
 
-@contextmanager
 def reference_steps(namespace):
     """Inside the ``with`` block, ``e_step`` and ``m_step`` in ``namespace`` are em_lib's.
 
     A graded test of ``fit_em`` runs in it, so only the loop is graded: a learner whose
     ``m_step`` is wrong loses those points once, not again in ``fit_em``. The learner's
-    functions are put back afterwards, even when the test fails.
+    functions are put back afterwards, even when the test fails. The same as
+    ``using_reference(namespace, e_step=em_lib.e_step, m_step=em_lib.m_step)``.
     """
-    missing = object()
-    saved = {name: namespace.get(name, missing) for name in ("e_step", "m_step")}
-    namespace["e_step"], namespace["m_step"] = reference_e_step, reference_m_step
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is missing:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
+    return using_reference(namespace, e_step=reference_e_step, m_step=reference_m_step)
 
 
 _XH = heights(200, seed=0)[0]
@@ -445,16 +502,36 @@ def _history(fn, inputs):
 def check_fit_em_history(fn, **inputs):
     """One graded check of the history alone: one entry per iteration, never decreasing, and its
     last entry the log-likelihood of the parameters returned (so it is l AFTER the last M-step)."""
-    _never_decreases(fn, inputs)
-    weights, means, variances, history = fn(**inputs)
-    last = log_likelihood(inputs["x"], weights, means, variances)
-    if not abs(float(history[-1]) - last) <= 1e-9 * max(1.0, abs(last)):
-        raise AssertionError(
-            f"the last log-likelihood recorded, {float(history[-1]):.6f}, is not the log-likelihood of the "
-            f"parameters returned, {last:.6f}: record em_lib.log_likelihood(x, weights, means, variances) "
-            "after each M-step, with the new parameters."
-        )
+    try:
+        _never_decreases(fn, inputs)
+        weights, means, variances, history = fn(**inputs)
+        last = log_likelihood(inputs["x"], weights, means, variances)
+        if not abs(float(history[-1]) - last) <= 1e-9 * max(1.0, abs(last)):
+            raise AssertionError(
+                f"the last log-likelihood recorded, {float(history[-1]):.6f}, is not the log-likelihood of the "
+                f"parameters returned, {last:.6f}: record em_lib.log_likelihood(x, weights, means, variances) "
+                "after each M-step, with the new parameters."
+            )
+    except AssertionError as exc:
+        _name_the_history_mistake(fn, inputs)
+        raise exc from None
     return "fit_em(...): the history is right"
+
+
+def _name_the_history_mistake(fn, inputs):
+    """Raise the named explanation when the history is that of a classic mistake of the loop."""
+    try:
+        got = fn(**inputs)
+        history = np.asarray(got[3], dtype=float)
+    except Exception:
+        return
+    for mistake in FIT_EM_MISTAKES:
+        try:
+            wrong = np.asarray(mistake.answer(**inputs)[3], dtype=float)
+        except Exception:
+            continue
+        if close(history, wrong):
+            raise AssertionError(f"the history returned by fit_em(...) is not right. {mistake.explanation}") from None
 
 
 def _never_decreases(fn, inputs):
@@ -475,19 +552,12 @@ def _never_decreases(fn, inputs):
 def _loop_or_steps(fn, inputs, namespace):
     """Check against em_lib; if wrong but right with em_lib's steps, say the steps are to blame."""
     try:
-        return check_fit_em(fn, **inputs)
+        return blame(lambda: check_fit_em(fn, **inputs), "fit_em", namespace,
+                     e_step=reference_e_step, m_step=reference_m_step)
     except AssertionError as exc:
-        if namespace is None or "e_step" not in namespace or "m_step" not in namespace:
-            raise
-        with reference_steps(namespace):
-            try:
-                check_fit_em(fn, **inputs)
-            except AssertionError:
-                raise exc from None
-        raise AssertionError(
-            "fit_em(...) gives the right answer when it runs with em_lib's e_step and m_step, but not "
-            "with yours: the loop is right, so fix e_step or m_step first (see their self-checks)."
-        ) from None
+        if str(exc).startswith("fit_em(...) gives the right answer"):
+            raise AssertionError(f"{exc} In short: the loop is right, so fix e_step or m_step first.") from None
+        raise
 
 
 def self_check_fit_em(fn, namespace=None):
