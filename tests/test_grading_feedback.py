@@ -126,3 +126,17 @@ def test_the_feedback_shows_no_hidden_test(feedback):
         assert "BEGIN HIDDEN TESTS" not in where and "END HIDDEN TESTS" not in where
         shown = [line for line in hidden if line in where]
         assert not shown, shown
+
+
+def test_a_stray_marker_in_a_students_own_cell_does_not_break_the_feedback(feedback):
+    # nbgrader's ClearHiddenTests raises on a marker outside a test cell, and on one without its END
+    course, _ = feedback
+    notebook = course.filled(A)
+    notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "stray-marker", "metadata": {},
+                              "outputs": [], "source": "# ### BEGIN HIDDEN TESTS  (my notes)\nnotes = 1"})
+    course.submit("noter", A, notebook)
+    assert course.autograde(A, "noter")["success"]
+    result = course.api.generate_feedback(A, "noter", force=True)
+    assert result["success"], result.get("error") or result.get("log")
+    page = (course.root / "feedback" / "noter" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert "(my notes)" in _page_text(page)  # the student's cell is shown as written

@@ -10,6 +10,8 @@ The scores stay the autograder's, so `nbgrader export` shows the right totals.
 
 import copy
 import csv
+import html
+import re
 
 import pytest
 from nbgrader.api import Gradebook
@@ -130,6 +132,15 @@ def test_an_edited_test_cell_is_restored_graded_and_flagged(graded):
     assert "test_log_joint_values" in _comment(course, "edited", "log_joint_answer")
     cell = _autograded(course, "edited")["cells"][_index(course.source(A), "test_log_joint_values")]
     assert "".join(cell["source"]) == "".join(course.source(A)["cells"][_index(course.source(A), "test_log_joint_values")]["source"])
+
+
+def test_the_flag_is_shown_to_the_student_in_the_feedback(graded):
+    course, _ = graded
+    result = course.api.generate_feedback(A, "edited", force=True)
+    assert result["success"], result.get("error") or result.get("log")
+    page = (course.root / "feedback" / "edited" / A / f"{A}.html").read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))  # the comment is rendered from markdown
+    assert "Note from the grader: The test cell test_log_joint_values had been changed" in text
 
 
 def test_a_deleted_test_cell_is_restored_and_keeps_its_points(graded):
