@@ -79,6 +79,12 @@ def _submissions(course):
     no_answer = copy.deepcopy(filled)
     del no_answer["cells"][_index(no_answer, "log_likelihood_answer")]
 
+    two_answers = copy.deepcopy(filled)
+    k = _index(two_answers, "log_joint_answer")
+    second = dict(copy.deepcopy(two_answers["cells"][k]), id="second-try")
+    second["source"] = "def log_joint(x, weights, means, variances):\n    return 'my second try'\n"
+    two_answers["cells"].insert(k + 1, second)
+
     settings = copy.deepcopy(filled)
     settings["cells"][_index(settings, "test_log_joint_far_tail")]["metadata"]["nbgrader"]["points"] = 100
     settings["cells"][_index(settings, "test_log_likelihood_is_a_number")]["metadata"]["nbgrader"]["grade"] = False
@@ -87,7 +93,7 @@ def _submissions(course):
     moved["cells"].append(moved["cells"].pop(_index(moved, "test_log_joint_shape")))
 
     return {"intact": filled, "edited": edited, "deleted": deleted, "duplicated": duplicated,
-            "no_answer": no_answer, "settings": settings, "moved": moved}
+            "no_answer": no_answer, "two_answers": two_answers, "settings": settings, "moved": moved}
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +187,20 @@ def test_a_deleted_answer_cell_scores_zero_for_its_function_and_is_flagged(grade
     assert "log_likelihood_answer" in _comment(course, "no_answer", "log_likelihood_answer")
 
 
+def test_a_duplicated_answer_cell_is_flagged_and_no_work_is_lost(graded):
+    course, out = graded
+    result, grades = out["two_answers"]
+    log_joint_tests = _tests_of(course, "log_joint_answer")
+    assert _flagged_tests(course, grades) == set(log_joint_tests)
+    assert "appeared 2 times" in _comment(course, "two_answers", "log_joint_answer")
+    cells = _autograded(course, "two_answers")["cells"]
+    ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in cells]
+    assert ids.count("log_joint_answer") == 1
+    assert any("my second try" in "".join(c["source"]) for c in cells)  # kept, as an ordinary cell
+    # the notebook ran as the student left it: the second definition is the one tested
+    assert all(grades[g][0] == 0 for g in log_joint_tests), grades
+
+
 def test_changed_grading_settings_are_restored_and_flagged(graded):
     course, out = graded
     result, grades = out["settings"]
@@ -209,7 +229,8 @@ def test_the_exported_csv_has_the_right_totals(graded, tmp_path):
     rows = {row["student_id"]: row for row in csv.DictReader(target.open())
             if row["assignment"] == A}
     likelihood_points = sum(course.grades(A, "no_answer")[g][1] for g in _tests_of(course, "log_likelihood_answer"))
+    log_joint_points = sum(course.grades(A, "intact")[g][1] for g in _tests_of(course, "log_joint_answer"))
     expected = {"intact": 9.0, "edited": 9.0, "deleted": 9.0, "duplicated": 9.0, "settings": 9.0, "moved": 9.0,
-                "no_answer": 9.0 - likelihood_points}
+                "no_answer": 9.0 - likelihood_points, "two_answers": 9.0 - log_joint_points}
     assert {s: float(rows[s]["raw_score"]) for s in expected} == expected
     assert all(float(rows[s]["max_score"]) == 11.0 for s in expected)  # 9 autograded + 2 written, by hand
