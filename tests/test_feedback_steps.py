@@ -483,3 +483,20 @@ def test_a_hard_e_step_is_named():
     for inputs in SELF_CHECK_INPUTS.values():
         with pytest.raises(AssertionError, match="It is a hard assignment"):
             fb.check_e_step(e_hard, **inputs)
+
+
+def test_a_loop_that_stops_early_is_named():
+    def fit_em(x, weights, means, variances, n_iter):
+        history = []
+        for t in range(n_iter):
+            weights, means, variances = em_lib.m_step(x, em_lib.e_step(x, weights, means, variances))
+            history.append(em_lib.log_likelihood(x, weights, means, variances))
+            if t == 1:
+                break
+        return weights, means, variances, np.array(history)
+
+    inputs = fb.FIT_EM_INPUTS["heights"]
+    for parts in (("parameters",), ("history",), ("parameters", "history")):
+        with pytest.raises(AssertionError, match="It stopped after 2 of the n_iter = 10 iterations"):
+            fb.check_fit_em(fit_em, parts=parts, **inputs)
+    assert fb.check_fit_em(fit_em, **{**inputs, "n_iter": 2}).endswith("correct")

@@ -6,8 +6,9 @@ autograded (``nbgrader autograde`` through NbGraderAPI) and the gradebook says:
 - the autograde succeeded and the wrong function lost points in its own graded cells;
 - the other functions kept full marks (one mistake does not sink the rest);
 - a mistake that leaves part of the function right keeps part of its points, where
-  the catalogue marks it ``partial``;
-- the failed cells' feedback names the mistake, where the catalogue gives the phrase.
+  the catalogue marks it ``partial``, and full marks in the cells it ``keeps``;
+- the failed cells' feedback names the mistake, where the catalogue gives the phrase,
+  and does not name another mistake where one was named for it before.
 
 To stay fast, wrong answers for different functions of one assignment share a
 submission (their graded cells are disjoint), unless one function is graded
@@ -26,35 +27,20 @@ from course import SOLUTIONS, assignments, notebook_path, read_notebook
 from submissions import Course, _nbgrader, _source, auto_total
 from wrong_answers import REFERENCE_CALLS, WRONG_ANSWERS, function_name
 
-#: function -> graded functions of the learner that its graded cells also run.
-#: Notebook 01 asks the learner to build log_likelihood on their own log_joint, and its
-#: tests do not swap in em_lib's (notebook 04 does, with feedback.reference_steps).
-GRADED_WITH_LEARNERS = {"log_likelihood": {"log_joint"}}
+#: function -> graded functions of the learner that its graded cells also run. None: every
+#: graded cell that calls an earlier function runs em_lib's in its place
+#: (feedback.using_reference in notebook 01, feedback.reference_steps in notebook 04), so
+#: each function is graded on its own and wrong answers of both can share a submission.
+GRADED_WITH_LEARNERS = {}
 
-#: Wrong log_joint answers also cost log_likelihood's points (see GRADED_WITH_LEARNERS).
-LOG_JOINT_SINKS_LOG_LIKELIHOOD = pytest.mark.xfail(
-    strict=True,
-    reason="notebook 01 grades log_likelihood with the learner's own log_joint: a log_joint mistake "
-    "also costs log_likelihood's points",
-)
-
-#: Wrong answers that get full marks today (checked), and why the graded tests cannot see them.
-_THREE_COINS_FIXED_POINT = (
-    "three-coin EM reaches its fixed point after one iteration (notebook 06's written answer shows why), "
-    "so with n_iter >= 1 the graded tests cannot see the iteration count or whether the E-step is repeated"
-)
-FULL_MARKS_TODAY = {
-    "three_coins_em:one_iteration_too_many": _THREE_COINS_FIXED_POINT,
-    "three_coins_em:e_step_outside_the_loop": _THREE_COINS_FIXED_POINT,
-}
-
-#: Wrong answers whose feedback names a different mistake today (checked): (misleading phrase, why).
-MISNAMED_TODAY = {
+#: Wrong answers whose feedback once named a different mistake: (phrase it must not contain, why).
+NOT_NAMED_AS = {
     "posterior:hard_assignment": (
         "standard deviation",
-        "feedback.posterior lists no hard-assignment mistake, and on the lecture's two people a one-hot "
-        "answer equals the sqrt(variances) mistake's answer within tolerance",
+        "on the lecture's two people a one-hot answer equals the sqrt(variances) mistake's answer "
+        "within tolerance; an exactly one-hot answer must be named a hard assignment",
     ),
+    "e_step:hard_assignment": ("standard deviation", "the same function as posterior"),
 }
 
 #: Today a reference call gets full marks (checked): issue 4 will make it score zero.
@@ -249,12 +235,7 @@ def test_entry_keeps_the_signature_of_the_release(entry):
 # --------------------------------------------------------------------------
 
 
-def _loses_points_marks(entry):
-    reason = FULL_MARKS_TODAY.get(entry.id)
-    return pytest.param(entry, id=entry.id, marks=pytest.mark.xfail(strict=True, reason=reason) if reason else ())
-
-
-@pytest.mark.parametrize("entry", [_loses_points_marks(e) for e in WRONG_ANSWERS])
+@pytest.mark.parametrize("entry", WRONG_ANSWERS, ids=lambda e: e.id)
 def test_wrong_answer_loses_points_in_its_own_cells(graded, entry):
     g = graded(entry)
     scored, possible = auto_total(g.grades, SOURCES[entry.assignment])
@@ -264,11 +245,7 @@ def test_wrong_answer_loses_points_in_its_own_cells(graded, entry):
     assert own_scored < own_possible, f"{entry.id}: {entry.function}'s cells kept full marks\n{g.table}"
 
 
-def _other_functions_marks(entry):
-    return pytest.param(entry, id=entry.id, marks=LOG_JOINT_SINKS_LOG_LIKELIHOOD if entry.function == "log_joint" else ())
-
-
-@pytest.mark.parametrize("entry", [_other_functions_marks(e) for e in WRONG_ANSWERS])
+@pytest.mark.parametrize("entry", WRONG_ANSWERS, ids=lambda e: e.id)
 def test_wrong_answer_leaves_the_other_functions_full_marks(graded, entry):
     """Every function answered right in the submission keeps full marks (all of them, for an entry graded alone)."""
     g = graded(entry)
@@ -290,6 +267,16 @@ def test_partly_right_answer_keeps_part_of_the_points(graded, entry):
     assert 0 < scored < possible, f"{entry.id}: {entry.function} scored {scored:g}/{possible:g}\n{g.table}"
 
 
+@pytest.mark.parametrize("entry", [e for e in WRONG_ANSWERS if e.keeps], ids=lambda e: e.id)
+def test_partly_right_answer_keeps_full_marks_in_the_cells_it_gets_right(graded, entry):
+    g = graded(entry)
+    own, _ = _own_and_other_cells(entry, g)
+    unknown = [c for c in entry.keeps if c not in own]
+    assert not unknown, f"{entry.id}: {unknown} are not graded cells of {entry.function}: {own}"
+    lost = [c for c in entry.keeps if g.score(c) < g.cells[c]]
+    assert not lost, f"{entry.id} lost points in {lost}, which it gets right\n{g.table}"
+
+
 @pytest.mark.parametrize("entry", [e for e in WRONG_ANSWERS if e.feedback], ids=lambda e: e.id)
 def test_feedback_names_the_mistake(graded, entry):
     g = graded(entry)
@@ -300,16 +287,16 @@ def test_feedback_names_the_mistake(graded, entry):
     )
 
 
-@pytest.mark.parametrize(
-    "entry",
-    [pytest.param(e, id=e.id, marks=pytest.mark.xfail(strict=True, reason=MISNAMED_TODAY[e.id][1]))
-     for e in WRONG_ANSWERS if e.id in MISNAMED_TODAY],
-)
+def test_every_entry_that_must_not_be_misnamed_is_in_the_catalogue():
+    assert set(NOT_NAMED_AS) <= {e.id for e in WRONG_ANSWERS}
+
+
+@pytest.mark.parametrize("entry", [e for e in WRONG_ANSWERS if e.id in NOT_NAMED_AS], ids=lambda e: e.id)
 def test_feedback_does_not_name_another_mistake(graded, entry):
     g = graded(entry)
     own, _ = _own_and_other_cells(entry, g)
     shown = "\n".join(g.errors.get(c, "") for c in own)
-    phrase = MISNAMED_TODAY[entry.id][0]
+    phrase = NOT_NAMED_AS[entry.id][0]
     assert phrase not in shown, f"{entry.id}: the feedback speaks of {phrase!r}:\n{shown}\n{g.table}"
 
 

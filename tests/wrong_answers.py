@@ -13,7 +13,9 @@ Fields of :class:`WrongAnswer`:
   split is meant to reward that part (checked by hand against the notebook's
   "Points:" line and its graded cells): the function must keep some of its points;
 - ``feedback``: a phrase that the feedback shown in the failed graded cells must
-  contain, so the learner is told which mistake it is (None: not asserted).
+  contain, so the learner is told which mistake it is (None: not asserted);
+- ``keeps``: graded cells (grade_ids) that the mistake leaves right and that must keep
+  full marks, so that the split rewards what is right (checked by hand, like ``partial``).
 
 ``REFERENCE_CALLS`` holds one answer per graded function that only calls the
 reference implementation; issue 4 will make those score zero for that function.
@@ -32,6 +34,7 @@ class WrongAnswer:
     source: str
     partial: bool = False
     feedback: str | None = None
+    keeps: tuple = ()
 
     @property
     def function(self):
@@ -166,6 +169,11 @@ WRONG_ANSWERS = (
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(np.log(q @ values) - q @ values)
         """), feedback="The log of the values is missing in the second term"),
+    _jensen_gap("chord_without_weights", _b("""
+        # the chord point as the plain mean of the logs
+        values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
+        return float(np.log(q @ values) - np.mean(np.log(values)))
+        """), partial=True, feedback="The chord point is not weighted", keeps=("test_jensen_gap_sign",)),
     _jensen_gap("log_forgotten_on_the_curve", _b("""
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(q @ values - q @ np.log(values))
@@ -174,16 +182,17 @@ WRONG_ANSWERS = (
     _elbo("entropy_missing", _b("""
         q = np.asarray(q, dtype=float)
         return float(np.sum(q * em_lib.log_joint(x, weights, means, variances)))
-        """), feedback="The entropy term is missing"),
+        """), partial=True, feedback="The entropy term is missing", keeps=("test_elbo_one_hot_q",)),
     _elbo("zero_log_zero_gives_nan", _b("""
         q = np.asarray(q, dtype=float)
         return float(np.sum(q * (em_lib.log_joint(x, weights, means, variances) - np.log(q))))
-        """), partial=True, feedback="0 log 0 is not handled"),
+        """), partial=True, feedback="0 log 0 is not handled",
+        keeps=("test_elbo_values", "test_elbo_uniform_and_other_K")),
     _elbo("entropy_sign_flipped", _b("""
         q = np.asarray(q, dtype=float)
         q_log_q = np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)
         return float(np.sum(q * em_lib.log_joint(x, weights, means, variances)) + q_log_q.sum())
-        """), feedback="The sign of the entropy is flipped"),
+        """), partial=True, feedback="The sign of the entropy is flipped", keeps=("test_elbo_one_hot_q",)),
     _elbo("mean_over_samples", _b("""
         q = np.asarray(q, dtype=float)
         log_p = em_lib.log_joint(x, weights, means, variances)
@@ -213,7 +222,7 @@ WRONG_ANSWERS = (
         # each person wholly to the group that explains them best, as in k-means
         log_joint = em_lib.log_joint(x, weights, means, variances)
         return np.eye(log_joint.shape[1])[log_joint.argmax(axis=1)]
-        """), partial=True),
+        """), partial=True, feedback="It is a hard assignment", keeps=("test_posterior_rows",)),
     # ------------------------------------------------------------------ 04 e_step
     _e_step("not_normalised", _b("""
         return np.exp(em_lib.log_joint(x, weights, means, variances))
@@ -221,13 +230,19 @@ WRONG_ANSWERS = (
     _e_step("naive_exp_underflows", _b("""
         joint = np.exp(em_lib.log_joint(x, weights, means, variances))
         return joint / joint.sum(axis=1, keepdims=True)
-        """), partial=True, feedback="It gives NaN for points far from every component"),
+        """), partial=True, feedback="It gives NaN for points far from every component",
+        keeps=("test_e_step_rows", "test_e_step_values")),
+    _e_step("hard_assignment", _b("""
+        # each person wholly to the group that explains them best, as in k-means
+        log_joint = em_lib.log_joint(x, weights, means, variances)
+        return np.eye(log_joint.shape[1])[log_joint.argmax(axis=1)]
+        """), partial=True, feedback="It is a hard assignment", keeps=("test_e_step_rows",)),
     _e_step("weights_forgotten", _b("""
         x = np.asarray(x, dtype=float)[:, None]
         log_density = -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
         shifted = np.exp(log_density - log_density.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
-        """), feedback="The mixing weights are missing"),
+        """), partial=True, feedback="The mixing weights are missing", keeps=("test_e_step_rows",)),
     _e_step("normalised_over_samples", _b("""
         log_joint = em_lib.log_joint(x, weights, means, variances)
         unnormalised = np.exp(log_joint - log_joint.max(axis=0, keepdims=True))
@@ -258,7 +273,8 @@ WRONG_ANSWERS = (
         means = resp.T @ x / x.size
         variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / counts
         return counts / x.size, means, variances
-        """), partial=True, feedback="divided by n instead of N_k"),
+        """), partial=True, feedback="divided by n instead of N_k",
+        keeps=("test_m_step_weights", "test_m_step_variances")),
     # ------------------------------------------------------------------ 04 fit_em
     _fit_em("history_recorded_before_the_m_step", _b("""
         log_likelihoods = np.empty(n_iter)
@@ -267,7 +283,8 @@ WRONG_ANSWERS = (
             resp = e_step(x, weights, means, variances)
             weights, means, variances = m_step(x, resp)
         return weights, means, variances, log_likelihoods
-        """), partial=True, feedback="after each M-step"),
+        """), partial=True, feedback="each entry was recorded BEFORE the M-step",
+        keeps=("test_fit_em_heights", "test_fit_em_other_data")),
     _fit_em("parameters_not_fed_back", _b("""
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
@@ -275,7 +292,7 @@ WRONG_ANSWERS = (
             new_weights, new_means, new_variances = m_step(x, resp)
             log_likelihoods[t] = em_lib.log_likelihood(x, new_weights, new_means, new_variances)
         return new_weights, new_means, new_variances, log_likelihoods
-        """), feedback="The new parameters are not fed back"),
+        """), feedback="fit_em(...) are not right. The new parameters are not fed back"),
     _fit_em("e_and_m_swapped", _b("""
         resp = np.full((np.size(x), np.size(weights)), 1.0 / np.size(weights))
         log_likelihoods = np.empty(n_iter)
@@ -300,7 +317,8 @@ WRONG_ANSWERS = (
             weights, means, variances = m_step(x, resp)
             log_likelihoods[t] = em_lib.elbo(x, resp, weights, means, variances)
         return weights, means, variances, log_likelihoods
-        """), partial=True, feedback="after each M-step"),
+        """), partial=True, feedback="The history holds the lower bound",
+        keeps=("test_fit_em_heights", "test_fit_em_other_data")),
     _fit_em("stops_early_when_converged", _b("""
         # a stopping rule (notebook 05) in a loop whose contract is exactly n_iter iterations
         log_likelihoods = []
@@ -311,7 +329,8 @@ WRONG_ANSWERS = (
             if t > 0 and log_likelihoods[-1] - log_likelihoods[-2] < 1e-6 * abs(log_likelihoods[-1]):
                 break
         return weights, means, variances, np.array(log_likelihoods)
-        """)),
+        """), partial=True, feedback="A stopping rule (notebook 05) has no place here",
+        keeps=("test_fit_em_heights",)),
     # ------------------------------------------------------------------ 05 n_gmm_params
     _n_gmm_params("k_free_weights", _b("""
         return K + K * d + K * d * (d + 1) // 2
@@ -322,6 +341,9 @@ WRONG_ANSWERS = (
     _n_gmm_params("diagonal_covariances", _b("""
         return (K - 1) + K * d + K * d
         """), feedback="It counts only the d variances"),
+    _n_gmm_params("covariances_without_the_diagonal", _b("""
+        return (K - 1) + K * d + K * d * (d - 1) // 2
+        """), feedback="only the d(d-1)/2 covariances above the diagonal"),
     _n_gmm_params("one_shared_covariance", _b("""
         return (K - 1) + K * d + d * (d + 1) // 2
         """), feedback="one covariance shared by all components"),
@@ -342,7 +364,24 @@ WRONG_ANSWERS = (
         labels = squared.argmin(axis=1)
         new_centres = np.array([X[labels == k].mean(axis=0) for k in range(len(centres))])
         return labels, new_centres
-        """), partial=True, feedback="the mean of no points"),
+        """), partial=True, feedback="the mean of no points",
+        keeps=("test_kmeans_step_small", "test_kmeans_step_faithful")),
+    _kmeans_step("ties_to_the_higher_index", _b("""
+        X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
+        labels = np.zeros(len(X), dtype=int)
+        for i, point in enumerate(X):
+            best = np.inf
+            for k, centre in enumerate(centres):
+                distance = np.sum((point - centre) ** 2)
+                if distance <= best:                    # <=: a tie goes to the later centre
+                    best, labels[i] = distance, k
+        new_centres = centres.copy()
+        for k in range(len(centres)):
+            if np.any(labels == k):
+                new_centres[k] = X[labels == k].mean(axis=0)
+        return labels, new_centres
+        """), partial=True, feedback="went to the HIGHER index",
+        keeps=("test_kmeans_step_empty_centre", "test_kmeans_step_faithful")),
     _kmeans_step("centres_updated_in_place", _b("""
         squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
         labels = squared.argmin(axis=1)
@@ -412,8 +451,12 @@ WRONG_ANSWERS = (
             theta_a = float(w @ heads / (w @ n_tosses))
             theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_a, theta_b
-        """), partial=True),
+        """), partial=True, feedback="The prior of the coins was re-estimated",
+        keeps=("test_two_coins_em_one_iteration",)),
     # ------------------------------------------------------------------ 06 three_coins_em
+    # Not here: running n_iter + 1 iterations, or the E-step once before the loop. Three-coin
+    # EM reaches its fixed point after one iteration for any data (notebook 06's written
+    # answer shows why), so with n_iter >= 1 those give exactly the right answer.
     _three_coins("p_and_q_swapped_in_mu", _b("""
         y = np.asarray(y, dtype=float)
         for _ in range(n_iter):
@@ -450,24 +493,6 @@ WRONG_ANSWERS = (
             pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
         return pi, p, q
         """), feedback="one iteration too few"),
-    _three_coins("one_iteration_too_many", _b("""
-        y = np.asarray(y, dtype=float)
-        for _ in range(n_iter + 1):
-            from_b = pi * p**y * (1 - p) ** (1 - y)
-            from_c = (1 - pi) * q**y * (1 - q) ** (1 - y)
-            mu = from_b / (from_b + from_c)
-            pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
-        return pi, p, q
-        """)),
-    _three_coins("e_step_outside_the_loop", _b("""
-        y = np.asarray(y, dtype=float)
-        from_b = pi * p**y * (1 - p) ** (1 - y)
-        from_c = (1 - pi) * q**y * (1 - q) ** (1 - y)
-        mu = from_b / (from_b + from_c)                # computed once, at the start only
-        for _ in range(n_iter):
-            pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
-        return pi, p, q
-        """)),
 )
 
 

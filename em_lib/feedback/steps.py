@@ -427,6 +427,25 @@ def _naming_unwritten_helpers(fn):
     return wrapped
 
 
+def _stopped_early(result, inputs, parts):
+    """The mistake of a loop that stopped after T < n_iter iterations (a stopping rule), when T is known."""
+    try:
+        T = int(np.size(result[3]))
+    except Exception:
+        return ()
+    n_iter = inputs["n_iter"]
+    if not 1 <= T < n_iter:
+        return ()
+    return (
+        Mistake(
+            f"It stopped after {T} of the n_iter = {n_iter} iterations: the answer is em_lib.fit_em's after "
+            f"{T} iterations. A stopping rule (notebook 05) has no place here: the contract runs exactly "
+            "n_iter iterations, `for t in range(n_iter)`, with no break.",
+            lambda **kw: _select(reference_fit_em(**{**kw, "n_iter": T}), parts),
+        ),
+    )
+
+
 def check_fit_em(fn, parts=("parameters", "history"), **inputs):
     """One graded check of ``fit_em`` against ``em_lib.fit_em``, naming a classic mistake of the loop.
 
@@ -434,10 +453,11 @@ def check_fit_em(fn, parts=("parameters", "history"), **inputs):
     returned) and/or "history" (the log-likelihoods), so that a graded test can give the
     parameters and the history their own points.
     """
-    got = _select(_learner_fit_em(_naming_unwritten_helpers(fn), inputs), parts)
+    result = _learner_fit_em(_naming_unwritten_helpers(fn), inputs)
+    got = _select(result, parts)
     mistakes = tuple(
         Mistake(m.explanation, lambda m=m, **kw: _select(m.answer(**kw), parts)) for m in FIT_EM_MISTAKES
-    )
+    ) + _stopped_early(result, inputs, parts)
     what = "fit_em(...)" if len(parts) == 2 else f"the {' and '.join(parts)} returned by fit_em(...)"
     try:
         check(lambda **kw: got, inputs, lambda **kw: _select(reference_fit_em(**kw), parts), mistakes, what=what)
