@@ -30,3 +30,4 @@ def configure(c):
         Autograde.class_traits()["autograde_preprocessors"].default(),
     )
     feedback.install(c)
+    __import__("course_grading.tamper").tamper.install(c)  # tamper.py: answers that patch numpy, em_lib, the tests

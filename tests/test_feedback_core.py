@@ -273,3 +273,270 @@ def test_finite_float():
         finite_float(-np.inf, "l")
     with pytest.raises(AssertionError, match="l should be a single number, got ndarray"):
         finite_float(np.ones(3), "l")
+
+
+# ---------------------------------------------------------------------------
+# Calling em_lib's reference (issue 4): watched with sys.setprofile
+# ---------------------------------------------------------------------------
+
+import builtins  # noqa: E402
+import functools  # noqa: E402
+import sys  # noqa: E402
+import types  # noqa: E402
+
+import em_lib  # noqa: E402
+from em_lib.feedback import core  # noqa: E402
+from em_lib.feedback import likelihood as feedback_likelihood  # noqa: E402
+from em_lib.feedback import practice, steps  # noqa: E402
+
+CALLS_THE_REFERENCE = "calls em_lib's reference"
+
+
+def _my_log_joint(x, weights, means, variances):
+    """A right log_joint written out, calling no reference."""
+    x = np.asarray(x, dtype=float)[:, None]
+    return np.log(weights) - 0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
+
+
+_captured = em_lib.mixture1d.log_joint  # an alias captured before the learner's function
+
+
+def _through_alias(x, weights, means, variances):
+    return _captured(x, weights, means, variances)
+
+
+def _through_package(x, weights, means, variances):
+    return em_lib.log_joint(x, weights, means, variances)
+
+
+_rebuilt = types.FunctionType(em_lib.log_joint.__code__, em_lib.mixture1d.__dict__, "log_joint")
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [em_lib.log_joint, _through_alias, _through_package, functools.partial(em_lib.log_joint), _rebuilt,
+     lambda **kw: [em_lib.log_joint(**kw)][0]],
+    ids=["the reference itself", "alias captured earlier", "em_lib.log_joint", "partial", "rebuilt from its code",
+         "lambda"],
+)
+def test_calling_the_reference_fails_however_it_is_reached(fn):
+    with core.reference_calls_forbidden():
+        with pytest.raises(AssertionError, match="your log_joint calls em_lib's reference log_joint; "
+                                                 "the exercise is to write it yourself"):
+            check(fn, KWARGS, log_joint, what="log_joint(x, weights, means, variances)")
+        assert check(_my_log_joint, KWARGS, log_joint, what="log_joint(...)").endswith("correct")
+
+
+def test_outside_a_notebook_the_reference_passes_as_a_right_answer():
+    """em_lib's own tests use the reference as the right answer: only grading forbids it."""
+    assert not core._grading()
+    assert check(em_lib.log_joint, KWARGS, log_joint, what="log_joint(...)").endswith("correct")
+
+
+def test_the_reference_of_an_earlier_step_stays_allowed():
+    def my_log_likelihood(x, weights, means, variances):
+        a = em_lib.log_joint(x, weights, means, variances)
+        top = a.max(axis=1, keepdims=True)
+        return float((top[:, 0] + np.log(np.exp(a - top).sum(axis=1))).sum())
+
+    with core.reference_calls_forbidden():
+        assert check(my_log_likelihood, KWARGS, log_likelihood, what="log_likelihood(...)").endswith("correct")
+        with pytest.raises(AssertionError, match="your log_likelihood calls em_lib's reference log_likelihood"):
+            check(lambda **kw: em_lib.log_likelihood(**kw), KWARGS, log_likelihood, what="log_likelihood(...)")
+
+
+def test_e_step_and_posterior_forbid_each_other_and_fit_em_may_call_the_steps():
+    with core.reference_calls_forbidden():
+        with pytest.raises(AssertionError, match="your e_step calls em_lib's reference posterior"):
+            steps.check_e_step(lambda **kw: em_lib.posterior(**kw), **KWARGS)
+        with pytest.raises(AssertionError, match="your posterior calls em_lib's reference e_step"):
+            check(lambda **kw: em_lib.e_step(**kw), KWARGS, posterior, what="posterior(...)")
+
+        def fit_em(x, weights, means, variances, n_iter):
+            history = []
+            for _ in range(n_iter):
+                weights, means, variances = em_lib.m_step(x, em_lib.e_step(x, weights, means, variances))
+                history.append(em_lib.log_likelihood(x, weights, means, variances))
+            return weights, means, variances, np.array(history)
+
+        inputs = dict(KWARGS, n_iter=3)
+        assert steps.check_fit_em(fit_em, **inputs).endswith("correct")
+        with pytest.raises(AssertionError, match="your fit_em calls em_lib's reference fit_em"):
+            steps.check_fit_em(lambda **kw: em_lib.fit_em(**kw), **inputs)
+
+
+def test_m_step_checked_array_by_array_still_names_the_reference():
+    with core.reference_calls_forbidden():
+        with pytest.raises(AssertionError, match="your m_step calls em_lib's reference m_step"):
+            steps.check_m_step(lambda **kw: em_lib.m_step(**kw), parts=("means",), x=X, resp=RESP)
+
+
+def test_the_feedback_modules_reference_helpers_are_references_too():
+    with core.reference_calls_forbidden():
+        with pytest.raises(AssertionError, match="your n_gmm_params calls em_lib's reference (reference_n_gmm_params|n_params);"):
+            practice.check_n_gmm_params(lambda K, d: practice.reference_n_gmm_params(K, d), 2, 3)
+        with pytest.raises(AssertionError, match="your kmeans_step calls em_lib's reference (reference_)?kmeans_step;"):
+            practice.check_kmeans_step(practice.reference_kmeans_step, practice.SMALL_X, practice.SMALL_X[:2])
+
+
+def test_a_value_that_calls_the_reference_when_converted_is_caught():
+    """An object whose ``__array__`` computes the answer later is converted while the call is watched."""
+
+    class Lazy:
+        def __init__(self, kw):
+            self.kw = kw
+
+        def __array__(self, dtype=None, copy=None):
+            return em_lib.log_joint(**self.kw)
+
+    with core.reference_calls_forbidden():
+        with pytest.raises(AssertionError, match=CALLS_THE_REFERENCE):
+            check(lambda **kw: Lazy(kw), KWARGS, log_joint, what="log_joint(...)")
+
+
+def test_a_learner_that_removes_the_profiler_fails():
+    def sneaky(**kw):
+        sys.setprofile(None)
+        return em_lib.log_joint(**kw)
+
+    before = sys.getprofile()
+    with core.reference_calls_forbidden():
+        with pytest.raises(AssertionError, match=r"changed the Python profiler \(sys.setprofile\)"):
+            check(sneaky, KWARGS, log_joint, what="log_joint(...)")
+    assert sys.getprofile() is before  # the previous profiler is back
+
+
+# ---------------------------------------------------------------------------
+# Replaced helpers gain nothing (issue 4)
+# ---------------------------------------------------------------------------
+
+def _forgets_the_weights(x, weights, means, variances):
+    return _my_log_joint(x, np.ones_like(np.asarray(weights)), means, variances)
+
+
+def test_always_pass_numpy_and_builtins_helpers_do_not_pass_a_wrong_answer():
+    originals = {name: getattr(np, name) for name in ("allclose", "isclose", "all", "abs", "isnan", "where")}
+    saved_builtins = {name: getattr(builtins, name) for name in ("abs", "all", "isinstance", "len", "max", "float")}
+    try:
+        np.allclose = np.all = lambda *a, **k: True
+        np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)
+        np.abs = lambda a: 0.0 * a
+        np.isnan = lambda a: False
+        builtins.abs = lambda a: 0.0
+        builtins.all = lambda *a: True
+        builtins.max = lambda *a, **k: 0.0
+        with pytest.raises(AssertionError, match="differs from the reference"):
+            check(_forgets_the_weights, KWARGS, log_joint, what="log_joint(...)")
+        # ... and they were put back by the check, so nothing else runs on them
+        assert {name: getattr(np, name) for name in originals} == originals
+        assert builtins.abs is saved_builtins["abs"] and builtins.max is saved_builtins["max"]
+    finally:
+        for name, value in originals.items():
+            setattr(np, name, value)
+        for name, value in saved_builtins.items():
+            setattr(builtins, name, value)
+    assert core.TAMPERING[-1:] != []
+
+
+def test_close_itself_uses_its_own_helpers():
+    """Even when a helper is replaced between two checks (nothing put back yet), close is not fooled."""
+    saved = (np.all, np.abs, builtins.isinstance, builtins.len)
+    try:
+        np.all = lambda *a, **k: True
+        np.abs = lambda a: 0.0 * a
+        builtins.isinstance = lambda *a: True
+        builtins.len = lambda a: 1
+        assert not close(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
+        assert not close((np.ones(2),), (np.ones(2), 1.0))
+    finally:
+        np.all, np.abs, builtins.isinstance, builtins.len = saved
+
+
+def test_a_replaced_reference_or_check_is_put_back_and_fails_the_check():
+    """The topic module looks its reference up before core runs: core refuses a reference that is
+    not em_lib's code, puts em_lib back, and the next check (the next cell) uses the original."""
+    saved = (feedback_likelihood.log_joint, em_lib.log_joint, core.close.__code__, core.check.__defaults__)
+    try:
+        feedback_likelihood.log_joint = _forgets_the_weights  # the "reference" becomes the wrong answer
+        em_lib.log_joint = _forgets_the_weights
+        core.close.__code__ = (lambda got, expected, rtol=0, atol=0: True).__code__
+        core.check.__defaults__ = ((), None, 1e10, 1e10)
+        with core.reference_calls_forbidden():  # as in a notebook, where every check is graded
+            with pytest.raises(AssertionError, match="the reference this check compares with is not em_lib's"):
+                feedback_likelihood.check_log_joint(_forgets_the_weights, X, *HEIGHTS_TRUE)
+        assert feedback_likelihood.log_joint is saved[0] and em_lib.log_joint is saved[1]
+        assert core.close.__code__ is saved[2] and core.check.__defaults__ is saved[3]
+        with pytest.raises(AssertionError, match="is not right"):
+            feedback_likelihood.check_log_joint(_forgets_the_weights, X, *HEIGHTS_TRUE)
+    finally:
+        feedback_likelihood.log_joint, em_lib.log_joint = saved[0], saved[1]
+        core.close.__code__, core.check.__defaults__ = saved[2], saved[3]
+
+
+def test_a_learner_that_patches_while_it_runs_fails_and_the_patch_is_undone():
+    original = np.allclose
+
+    def patches(x, weights, means, variances):
+        np.allclose = lambda *a, **k: True
+        return _my_log_joint(x, weights, means, variances)
+
+    try:
+        with pytest.raises(AssertionError, match=r"replaced numpy.allclose while it ran"):
+            check(patches, KWARGS, log_joint, what="log_joint(...)")
+        assert np.allclose is original
+    finally:
+        np.allclose = original
+
+
+def test_a_right_answer_next_to_patched_helpers_keeps_passing():
+    saved = np.testing.assert_allclose
+    try:
+        np.testing.assert_allclose = lambda *a, **k: None
+        assert check(_my_log_joint, KWARGS, log_joint, what="log_joint(...)").endswith("correct")
+    finally:
+        np.testing.assert_allclose = saved
+
+
+# ---------------------------------------------------------------------------
+# In a notebook: put back before every cell, watch cells that call the learner directly
+# ---------------------------------------------------------------------------
+
+class _Shell:
+    """The part of an IPython shell the notebook guard uses."""
+
+    def __init__(self, user_ns):
+        self.user_ns = user_ns
+
+
+class _Info:
+    def __init__(self, raw_cell):
+        self.raw_cell = raw_cell
+
+
+def test_the_notebook_guard_puts_module_names_back_and_flags_a_direct_reference_call():
+    errors = []
+    ns = {"np": np, "feedback": feedback_likelihood}
+    guard = core._NotebookGuard(_Shell(ns))
+    guard.stderr = types.SimpleNamespace(write=errors.append, flush=lambda: None)
+    guard.before_cell(_Info("import numpy as np"))      # the first cell's names are recorded
+    guard.after_cell()
+    ns["feedback"] = types.SimpleNamespace(check_log_joint=lambda *a, **k: None)
+    guard.before_cell(_Info("feedback.check_log_joint(log_joint, x)"))
+    assert ns["feedback"] is feedback_likelihood
+    guard.after_cell()
+    assert errors == []
+
+    ns["log_joint"] = _through_alias                   # a cell that calls the learner's function directly
+    before = sys.getprofile()
+    guard.before_cell(_Info("q = log_joint(x, w, m, v)\nassert q.shape == (4, 2)"))
+    _through_alias(**KWARGS)
+    guard.after_cell()
+    assert sys.getprofile() is before
+    assert errors and "your log_joint calls em_lib's reference log_joint" in errors[0]
+
+    errors.clear()
+    ns["log_joint"] = _my_log_joint
+    guard.before_cell(_Info("q = log_joint(x, w, m, v)"))
+    _my_log_joint(**KWARGS)
+    guard.after_cell()
+    assert errors == []

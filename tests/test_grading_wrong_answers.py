@@ -43,10 +43,6 @@ NOT_NAMED_AS = {
     "e_step:hard_assignment": ("standard deviation", "the same function as posterior"),
 }
 
-#: Today a reference call gets full marks (checked): issue 4 will make it score zero.
-REFERENCE_CALLS_NOT_DETECTED = pytest.mark.xfail(strict=True, reason="issue 4: reference calls are not yet detected")
-
-
 # --------------------------------------------------------------------------
 # The sources: graded functions and the graded cells that belong to each
 # --------------------------------------------------------------------------
@@ -306,9 +302,15 @@ def test_feedback_does_not_name_another_mistake(graded, entry):
 
 
 @pytest.mark.parametrize("entry", REFERENCE_CALLS, ids=lambda e: e.id)
-@REFERENCE_CALLS_NOT_DETECTED
 def test_calling_the_reference_scores_zero_for_that_function(graded, entry):
+    """em_lib.feedback.core watches the learner's call: the function scores zero and is told why;
+    the functions of the assignment that the submission answered itself keep full marks."""
     g = graded(entry)
     own, _ = _own_and_other_cells(entry, g)
     scored, possible = g.points(own)
     assert scored == 0, f"{entry.id}: {entry.function} scored {scored:g}/{possible:g}\n{g.table}"
+    shown = "\n".join(g.errors.get(c, "") for c in own)
+    assert f"your {entry.function} calls em_lib's reference" in shown, f"{entry.id}: the feedback says\n{shown}"
+    calling = {c for e in g.entries for c in _cells_of(e.function, g.cells)}
+    lost = [c for c in g.cells if c not in calling and g.score(c) < g.cells[c]]
+    assert not lost, f"{entry.id}: functions answered without the reference lost points in {lost}\n{g.table}"

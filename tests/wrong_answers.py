@@ -18,7 +18,8 @@ Fields of :class:`WrongAnswer`:
   full marks, so that the split rewards what is right (checked by hand, like ``partial``).
 
 ``REFERENCE_CALLS`` holds one answer per graded function that only calls the
-reference implementation; issue 4 will make those score zero for that function.
+reference implementation; em_lib.feedback.core sees the call (issue 4), so each
+scores zero for that function while the others keep their points.
 """
 
 import ast
