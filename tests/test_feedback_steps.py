@@ -269,7 +269,8 @@ def test_a_wrong_step_is_blamed_on_the_step_not_the_loop(capsys):
 
     with pytest.raises(AssertionError):
         fb.self_check_fit_em(fit_em, namespace)
-    assert "the loop is right, so fix e_step or m_step" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fit_em itself is right, so fix your e_step or m_step first (see their self-checks)" in out
     assert namespace["m_step"] is m_divide_by_n  # put back
 
 

@@ -80,8 +80,9 @@ def blame(check, fn_name, namespace, **functions):
             f"{second} (With em_lib's {helpers} in place of yours, that is; with your own {helpers} the "
             f"answer differs again, so check {helpers} too: see {own} self-check.)"
         ) from None
+    either = " or ".join(names)
     raise AssertionError(
         f"{fn_name}(...) gives the right answer when it calls em_lib's {helpers}, but not with yours: "
-        f"{fn_name} itself is right, so fix your {helpers} first (see {own} self-check). Each function "
-        f"is graded on its own: a mistake in {helpers} costs only {own} own points."
+        f"{fn_name} itself is right, so fix your {either} first (see {own} self-check{'s' if len(names) > 1 else ''}). "
+        f"Each function is graded on its own: a mistake in {either} costs only {own} own points."
     ) from None
