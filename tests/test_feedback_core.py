@@ -394,15 +394,26 @@ def test_a_value_that_calls_the_reference_when_converted_is_caught():
             check(lambda **kw: Lazy(kw), KWARGS, log_joint, what="log_joint(...)")
 
 
-def test_a_learner_that_removes_the_profiler_fails():
-    def sneaky(**kw):
-        sys.setprofile(None)
-        return em_lib.log_joint(**kw)
+def _removes_the_profiler(**kw):
+    sys.setprofile(None)
+    return em_lib.log_joint(**kw)
 
+
+def _pauses_the_profiler(**kw):
+    watching = sys.getprofile()
+    sys.setprofile(None)
+    try:
+        return em_lib.log_joint(**kw)
+    finally:
+        sys.setprofile(watching)
+
+
+@pytest.mark.parametrize("fn", [_removes_the_profiler, _pauses_the_profiler])
+def test_a_learner_that_touches_the_profiler_fails(fn):
     before = sys.getprofile()
     with core.reference_calls_forbidden():
         with pytest.raises(AssertionError, match=r"changed the Python profiler \(sys.setprofile\)"):
-            check(sneaky, KWARGS, log_joint, what="log_joint(...)")
+            check(fn, KWARGS, log_joint, what="log_joint(...)")
     assert sys.getprofile() is before  # the previous profiler is back
 
 
@@ -540,3 +551,19 @@ def test_the_notebook_guard_puts_module_names_back_and_flags_a_direct_reference_
     _my_log_joint(**KWARGS)
     guard.after_cell()
     assert errors == []
+
+
+def test_the_notebook_guard_flags_a_cell_whose_learner_pauses_the_profiler():
+    errors = []
+    ns = {"np": np}
+    guard = core._NotebookGuard(_Shell(ns))
+    guard.stderr = types.SimpleNamespace(write=errors.append, flush=lambda: None)
+    guard.before_cell(_Info("import numpy as np"))
+    guard.after_cell()
+    ns["log_joint"] = _pauses_the_profiler
+    before = sys.getprofile()
+    guard.before_cell(_Info("q = log_joint(x, w, m, v)"))
+    _pauses_the_profiler(**KWARGS)
+    guard.after_cell()
+    assert sys.getprofile() is before
+    assert errors and "changed the Python profiler" in errors[0]

@@ -76,6 +76,8 @@ np = types.SimpleNamespace(**{k: v for k, v in vars(_numpy).items() if not k.sta
 _deepcopy = copy.deepcopy
 _isfinite = math.isfinite
 _getprofile, _setprofile = sys.getprofile, sys.setprofile
+#: Reaching for the profiler (or the tracer) from the learner's code is tampering.
+_PROFILER_FUNCTIONS = (sys.getprofile, sys.setprofile, sys.gettrace, sys.settrace)
 _FunctionType, _ModuleType = types.FunctionType, types.ModuleType
 _is_not, _repeat = operator.is_not, itertools.repeat
 
@@ -174,11 +176,14 @@ def call_learner(fn, kwargs, what):
     _guard(full=False)
     exercise = _exercise_of(what, fn)
     forbidden = _forbidden(exercise) if _grading() else {}
-    seen = []
+    seen, meddled, armed = [], [], [True]
 
     def watch(frame, event, arg):
-        if event == "call" and frame.f_code in forbidden:
-            seen.append(forbidden[frame.f_code])
+        if event == "call":
+            if frame.f_code in forbidden:
+                seen.append(forbidden[frame.f_code])
+        elif event == "c_call" and armed[0] and any(arg is f for f in _PROFILER_FUNCTIONS):
+            meddled.append(arg)
 
     previous = _getprofile()
     _setprofile(watch)
@@ -197,11 +202,12 @@ def call_learner(fn, kwargs, what):
         # Anything the learner's value does when it is converted later (``__array__``,
         # ``__float__``) is done now, still watched.
         result = _plain(result)
+        armed[0] = False
         current = _getprofile()
         _setprofile(previous)
     finally:
         replaced = _guard()
-    if current is not watch:
+    if current is not watch or meddled:
         raise AssertionError(
             f"{what}: your {exercise or 'function'} changed the Python profiler (sys.setprofile) while it ran, "
             "which graded checks use; the check cannot run, so it fails"
@@ -348,7 +354,7 @@ class _Originals:
     """What em_lib, numpy, builtins and math held when they were first seen, and putting it back."""
 
     def __init__(self):
-        self.modules = {}     # module name -> (module, {attribute: value})
+        self.modules = {}     # module name -> (module, {attribute: value}, attributes, values)
         self.functions = []   # (function, __code__, __defaults__, __kwdefaults__) of em_lib's functions
         self.by_name = {}     # (module name, attribute) -> original em_lib function
         self.seen_modules = 0
@@ -396,7 +402,7 @@ class _Originals:
         """Put back every recorded attribute and code object that was replaced; their names.
 
         ``full=False`` looks only at em_lib, numpy's own namespace, numpy.testing, builtins
-        and math (about 1000 attributes, 0.05 ms); the full look (numpy's submodules too)
+        and math (about 1000 attributes, 0.1 ms); the full look (numpy's submodules too)
         takes about 0.5 ms and is done before and after every cell and every learner's call.
         """
         self.refresh()
@@ -545,7 +551,10 @@ class _NotebookGuard:
         seen = self.seen
 
         def watch(frame, event, arg):
-            if event == "call" and frame.f_code in forbidden:
+            if event == "c_call" and any(arg is f for f in _PROFILER_FUNCTIONS):
+                if frame.f_code is not _NotebookGuard.after_cell.__code__:
+                    seen.append(("", ""))
+            elif event == "call" and frame.f_code in forbidden:
                 targets = forbidden[frame.f_code]
                 f = frame
                 while f is not None:
@@ -563,7 +572,7 @@ class _NotebookGuard:
             current = _getprofile()
             _setprofile(self.previous)
             watch, self.watch = self.watch, None
-            if current is not watch:
+            if current is not watch or ("", "") in self.seen:
                 problems.append(
                     "this cell changed the Python profiler (sys.setprofile), which graded checks use; "
                     "the cell cannot be graded"
