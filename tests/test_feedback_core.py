@@ -546,9 +546,11 @@ def test_the_notebook_guard_puts_module_names_back_and_flags_a_direct_reference_
     assert errors and "your log_joint calls em_lib's reference log_joint" in errors[0]
 
     errors.clear()
-    ns["log_joint"] = _my_log_joint
-    guard.before_cell(_Info("q = log_joint(x, w, m, v)"))
+    ns["log_joint"] = _my_log_joint                    # a right one, checked in the same cell
+    guard.before_cell(_Info("q = log_joint(x, w, m, v)\nfeedback.check_log_joint(log_joint, x, w, m, v)"))
     _my_log_joint(**KWARGS)
+    with core.reference_calls_forbidden():
+        feedback_likelihood.check_log_joint(_my_log_joint, X, *HEIGHTS_TRUE)
     guard.after_cell()
     assert errors == []
 
