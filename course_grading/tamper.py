@@ -24,7 +24,8 @@ the course's grading (issue 4; the threat model is in docs/instructors.md):
      ``inspect``, ``importlib``, ``IPython``, ``ipykernel``, ``threading``, the
      function internals ``__code__``, ``__globals__``, ``__closure__``,
      ``__defaults__``, ``__kwdefaults__``, ``__dict__``, ``__builtins__``,
-     ``__subclasses__``; and an attribute of numpy, builtins, em_lib or another
+     ``__subclasses__``; a private name (``_x``) of a protected module
+     (``em_lib.feedback.core._ORIGINALS``, ``np._core``); and an attribute of numpy, builtins, em_lib or another
      protected module replaced INSIDE a function (it would run during a test,
      after the kernel layer last put things back);
    - ``neutralised`` (recorded, flagged for review, scores untouched): such an
@@ -208,6 +209,8 @@ class _Scanner(ast.NodeVisitor):
     def visit_Attribute(self, node):
         if node.attr in UNSAFE_ATTRIBUTES:
             self.add("unsafe", node, f"uses .{node.attr}")
+        elif node.attr.startswith("_") and _root(node) in self.protected:
+            self.add("unsafe", node, f"reaches the private {ast.unparse(node)}")
         self.generic_visit(node)
 
     def visit_Import(self, node):
@@ -216,8 +219,13 @@ class _Scanner(ast.NodeVisitor):
                 self.add("unsafe", node, f"imports {alias.name}")
 
     def visit_ImportFrom(self, node):
-        if (node.module or "").split(".")[0] in UNSAFE_IMPORTS:
+        root = (node.module or "").split(".")[0]
+        if root in UNSAFE_IMPORTS:
             self.add("unsafe", node, f"imports from {node.module}")
+        elif root in PROTECTED_MODULES:
+            for alias in node.names:
+                if alias.name.startswith("_"):
+                    self.add("unsafe", node, f"imports the private {node.module}.{alias.name}")
 
 
 def scan(source, protected):

@@ -293,6 +293,8 @@ def test_the_catalogue_answers_raise_no_finding():
     ("em_lib.feedback.core.check.__code__ = (lambda *a: None).__code__", "unsafe"),
     ("import importlib\nimportlib.reload(em_lib)", "unsafe"),
     ("del np.allclose", "unsafe"),
+    ("import em_lib.feedback.core as c\nc._ORIGINALS.modules.clear()", "unsafe"),
+    ("from em_lib.feedback.core import _ORIGINALS", "unsafe"),
 ])
 def test_the_source_layer_sorts_patches_it_can_and_cannot_undo(source, severity):
     found = scan(source, PROTECTED)

@@ -42,9 +42,9 @@ submission's source for the expensive ones.
    the learner returned) changes a verdict. A right answer keeps its marks, a
    wrong one gets what it would get without the patches.
 
-What this does NOT stop (documented in docs, handled by ``course_grading.tamper``
-where it can be read from the source): code that reaches into this module's
-records or hooks (``core._ORIGINALS``, IPython's event callbacks), ``setattr`` /
+What this does NOT stop (``course_grading.tamper`` flags the ones it can read in
+the source): code that reaches into this module's private records or hooks
+(``core._ORIGINALS``, IPython's event callbacks), ``setattr`` /
 ``exec`` / ``ctypes`` / ``gc`` / ``__code__`` tricks, a reference copied by source
 (``inspect.getsource`` + ``exec`` gives new code objects), a reference called in
 another thread, in-place edits of em_lib's data arrays, and anything done with
@@ -319,7 +319,7 @@ def finite_float(value, what):
 #: exercise -> the em_lib functions ``(module, name)`` that answer it. A function
 #: ``reference_<exercise>`` in any em_lib.feedback module counts too. References of
 #: earlier steps are not listed, so they stay allowed (fit_em may call em_lib.e_step).
-REFERENCES = {
+REFERENCES = types.MappingProxyType({
     "log_joint": (("em_lib.mixture1d", "log_joint"), ("em_lib.mixture_nd", "log_joint_nd")),
     "log_likelihood": (("em_lib.mixture1d", "log_likelihood"), ("em_lib.mixture_nd", "log_likelihood_nd")),
     "jensen_gap": (("em_lib.bound", "jensen_gap"),),
@@ -332,7 +332,7 @@ REFERENCES = {
     "kmeans_step": (("em_lib.mixture_nd", "kmeans_step"),),
     "two_coins_em": (("em_lib.coins", "two_coins_em"),),
     "three_coins_em": (("em_lib.coins", "three_coins_em"),),
-}
+})
 
 _EXERCISE_IN_WHAT = re.compile(r"\b(" + "|".join(sorted(REFERENCES, key=len, reverse=True)) + r")\(")
 
