@@ -46,7 +46,8 @@ def log_joint(x, weights, means, variances):
     weights, means, variances = check_mixture(weights, means, variances)
     with np.errstate(divide="ignore"):
         log_weights = np.log(weights)
-    return log_weights - 0.5 * (LOG_2PI + np.log(variances)) - 0.5 * (x[:, None] - means) ** 2 / variances
+    with np.errstate(over="ignore"):  # a far point under a tiny variance: -inf, handled by the callers
+        return log_weights - 0.5 * (LOG_2PI + np.log(variances)) - 0.5 * (x[:, None] - means) ** 2 / variances
 
 
 def log_likelihood(x, weights, means, variances):
