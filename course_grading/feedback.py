@@ -73,19 +73,3 @@ class HideHiddenTests(ClearHiddenTests):
                 if output.get("output_type") == "error" and (instructor or self._quotes_hidden(output)):
                     output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
         return cell, resources
-
-
-def install(c):
-    """Put HideHiddenTests into config ``c``'s feedback preprocessors, after GetGrades."""
-    from nbgrader.converters import GenerateFeedback
-    from nbgrader.preprocessors import GetGrades
-
-    section = c.GenerateFeedback
-    current = section["preprocessors"] if "preprocessors" in section else None
-    classes = list(current) if isinstance(current, (list, tuple)) else list(
-        GenerateFeedback.class_traits()["preprocessors"].default()
-    )
-    classes = [p for p in classes if p is not HideHiddenTests]
-    position = classes.index(GetGrades) + 1 if GetGrades in classes else 0
-    classes.insert(position, HideHiddenTests)
-    c.GenerateFeedback.preprocessors = classes

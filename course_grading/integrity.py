@@ -448,28 +448,3 @@ class CheckedNotebookExporter(NotebookExporter):
                 gb.db.commit()
         except MissingEntry:
             pass
-
-
-# -- installation ----------------------------------------------------------------------
-
-
-def install(c, sanitize_default, autograde_default):
-    """Put the integrity pieces into config ``c`` (the lists already set there, else nbgrader's defaults)."""
-    from nbgrader.preprocessors import DeduplicateIds, SaveAutoGrades
-
-    def current(name, default):
-        section = c.Autograde
-        value = section[name] if name in section else None
-        return list(value) if isinstance(value, (list, tuple)) else list(default)
-
-    sanitize = [p for p in current("sanitize_preprocessors", sanitize_default) if p is not RestoreCells]
-    position = sanitize.index(DeduplicateIds) if DeduplicateIds in sanitize else 1
-    sanitize.insert(position, RestoreCells)
-    c.Autograde.sanitize_preprocessors = sanitize
-
-    autograde = [p for p in current("autograde_preprocessors", autograde_default) if p is not FlagForReview]
-    position = autograde.index(SaveAutoGrades) + 1 if SaveAutoGrades in autograde else len(autograde)
-    autograde.insert(position, FlagForReview)
-    c.Autograde.autograde_preprocessors = autograde
-
-    c.Autograde.exporter_class = CheckedNotebookExporter

@@ -290,19 +290,3 @@ class DetectTampering(NbGraderPreprocessor):
                 if _is_test(cell):
                     cell.outputs.append(new_output("error", ename="TamperingDetected", evalue=text, traceback=[text]))
         return nb, resources
-
-
-def install(c):
-    """Put :class:`DetectTampering` into ``c.Autograde.autograde_preprocessors``, just before SaveAutoGrades."""
-    from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import SaveAutoGrades
-
-    section = c.Autograde
-    value = section["autograde_preprocessors"] if "autograde_preprocessors" in section else None
-    classes = list(value) if isinstance(value, (list, tuple)) else list(
-        Autograde.class_traits()["autograde_preprocessors"].default()
-    )
-    classes = [cls for cls in classes if cls is not DetectTampering]
-    position = classes.index(SaveAutoGrades) if SaveAutoGrades in classes else len(classes)
-    classes.insert(position, DetectTampering)
-    c.Autograde.autograde_preprocessors = classes
