@@ -53,3 +53,5 @@ def configure(c):
     c.Execute.timeout = 10
     c.Execute.interrupt_on_timeout = True
     c.ResilientExecute.notebook_timeout = 180
+    # The kernel is discarded after each notebook: no need to wait for a graceful exit.
+    c.Execute.shutdown_kernel = "immediate"

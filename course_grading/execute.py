@@ -14,13 +14,14 @@ time, however many cells hang.
 """
 
 import copy
+import os
 from time import monotonic
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Dict, Integer
 
 
 def _error(ename, evalue):
@@ -34,6 +35,20 @@ class ResilientExecute(Execute):
         300,
         help="Seconds a whole notebook may take; cells not started by then are not run and score 0.",
     ).tag(config=True)
+
+    kernel_env = Dict(
+        {"MPLBACKEND": "agg"},
+        help="Environment variables set for grading kernels. The default draws figures without "
+        "rendering them into the notebook (no PNG per figure): grading is faster, and the "
+        "autograded notebook and feedback show scores and messages but no figures.",
+    ).tag(config=True)
+
+    async def async_start_new_kernel(self, **kwargs):
+        if self.kernel_env:
+            kwargs.setdefault("env", {**os.environ, **self.kernel_env})
+        await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = monotonic() + self.notebook_timeout
