@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import platform
 import random
-import re
 import shutil
 import signal
 import statistics
@@ -46,7 +45,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
-sys.path.insert(0, str(ROOT / "tests"))  # the catalogue of wrong answers
+sys.path.insert(0, str(ROOT / "tests"))  # how the tests build submissions, and the catalogue of wrong answers
+
+from course import assignments as _assignments  # noqa: E402
+from course import nbgrader_config as _load_config  # noqa: E402
+from course import notebook_path  # noqa: E402
+from submissions import answer_cells as _answer_cells  # noqa: E402
+from submissions import autograded_ids as _autograded_ids  # noqa: E402
+from submissions import strip_solution_markers  # noqa: E402
 
 TARGET_SECONDS = 1.5  # per notebook, wall clock, on the course's 2-core machine
 SHARE = {"right": 0.4, "blank": 0.2}  # the rest are wrong
@@ -55,45 +61,16 @@ RETRIES = 5
 STDERR_LOG = "grading-stderr.log"
 SNAPSHOT = ("course_grading", "em_lib")
 
-_SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
-
 warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
 
 
 # --------------------------------------------------------------------------
-# The class: submissions built from solutions/ the way tests/submissions.py does
+# The class: submissions built from solutions/ with tests/submissions.py's helpers
 # --------------------------------------------------------------------------
-
-
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def _text(source):
     return "".join(source) if isinstance(source, list) else source
-
-
-def _answer_cells(notebook):
-    return {_meta(c)["grade_id"]: c for c in notebook["cells"] if _meta(c).get("solution")}
-
-
-def _autograded_ids(source_nb):
-    """grade_ids of the autograded test cells (written answers are graded by hand)."""
-    return {_meta(c)["grade_id"] for c in source_nb["cells"] if _meta(c).get("grade") and not _meta(c).get("solution")}
-
-
-def _assignments():
-    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and re.fullmatch(r"\d\d_\w+", p.name))
-
-
-def _nb_path(root, folder, assignment):
-    return Path(root) / folder / assignment / f"{assignment}.ipynb"
-
-
-def _load_config(course_root):
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
 
 
 def _catalogue():
@@ -158,8 +135,8 @@ def build_template(directory, assignments, plan):
         result = api.generate_assignment(assignment, force=True)
         if not result["success"]:
             raise SystemExit(f"generate_assignment {assignment} failed:\n{result.get('error') or result.get('log')}")
-        sources[assignment] = json.loads(_nb_path(root, "solutions", assignment).read_text())
-        releases[assignment] = json.loads(_nb_path(root, "notebooks", assignment).read_text())
+        sources[assignment] = json.loads(notebook_path(Path(root) / "solutions", assignment).read_text())
+        releases[assignment] = json.loads(notebook_path(Path(root) / "notebooks", assignment).read_text())
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
         for student in sorted({p[0] for p in plan}):
             gb.update_or_create_student(student)
@@ -168,8 +145,8 @@ def build_template(directory, assignments, plan):
         if kind != "blank":
             answers = _answer_cells(sources[assignment])
             for grade_id, cell in _answer_cells(notebook).items():
-                cell["source"] = replacements.get(grade_id, _SOLUTION_REGION.sub("", _text(answers[grade_id]["source"])))
-        path = _nb_path(root, Path("submitted") / student, assignment)
+                cell["source"] = replacements.get(grade_id, strip_solution_markers(_text(answers[grade_id]["source"])))
+        path = notebook_path(Path(root) / "submitted" / student, assignment)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(notebook))
     return root, sources, releases

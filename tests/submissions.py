@@ -101,13 +101,18 @@ class Course:
             return out
 
 
-def auto_total(grades, source_notebook):
-    """(scored, possible) over the autograded test cells (written answers are graded by hand)."""
-    auto_ids = {
+def autograded_ids(source_notebook):
+    """grade_ids of the autograded test cells (written answers are graded by hand)."""
+    return {
         _nbgrader(c)["grade_id"]
         for c in source_notebook["cells"]
         if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")
     }
+
+
+def auto_total(grades, source_notebook):
+    """(scored, possible) over the autograded test cells (written answers are graded by hand)."""
+    auto_ids = autograded_ids(source_notebook)
     scored = sum((grades[g][0] or 0.0) for g in auto_ids)
     possible = sum(grades[g][1] for g in auto_ids)
     return scored, possible
