@@ -113,6 +113,11 @@ class MixtureFit:
 # Validation (messages name the parameter, the expected and the actual).
 # --------------------------------------------------------------------------
 
+
+#: A covariance whose smallest eigenvalue is below this fraction of its largest is
+#: treated as collapsed (condition number above 1e10).
+MAX_CONDITION_INVERSE = 1e-10
+
 def _check_data(X, name="X"):
     """(n, d) samples, n >= 1, d >= 1, finite. Returns a float64 array."""
     X = as_float_array(X, name)
@@ -604,6 +609,19 @@ def _parameters_from_statistics(stats, centred, params, covariance_floor, iterat
             f"{err} at iteration {iteration}: a component collapsed onto too few points (the "
             "likelihood is unbounded there); raise covariance_floor or start elsewhere"
         ) from None
+    # A covariance that factorises but is squeezed flat (condition number beyond 1e10,
+    # e.g. a component on a line of points with covariance_floor=0) is a collapse too: its
+    # density, and so the likelihood, can no longer be computed to the digits EM needs.
+    eigenvalues = np.linalg.eigvalsh(covariances)
+    flat = np.flatnonzero(eigenvalues[:, 0] <= MAX_CONDITION_INVERSE * eigenvalues[:, -1])
+    if flat.size:
+        k = int(flat[0])
+        raise ValueError(
+            f"covariances must be well conditioned, but component {k} is nearly singular at iteration "
+            f"{iteration}: it collapsed onto "
+            f"too few points (eigenvalues {_show(eigenvalues[k, 0])} to {_show(eigenvalues[k, -1])}; the "
+            "likelihood is unbounded there); raise covariance_floor or start elsewhere"
+        )
     return counts / n, means, covariances, chol
 
 

@@ -571,3 +571,43 @@ def test_good_inputs_of_the_validation_table_are_accepted():
     assert np.isfinite(nd.log_likelihood_nd(GOOD_X, *GOOD))
     nd.m_step_nd(GOOD_X, GOOD_RESP)
     assert nd.fit_gmm(GOOD_X, 2, init=GOOD).n_iter >= 1
+
+
+# Data close to a draw Hypothesis found: with covariance_floor=0 a component squeezes onto
+# a line of points. Such a run must end in a "collapsed" ValueError (before the condition
+# check, a nearly flat covariance let the likelihood oscillate, or surfaced as a bare
+# "not positive definite" from a later step); with the default floor it fits.
+_FLATTENING = np.array([
+    [2.25867545e-01, 2.35030744e-02],
+    [-1.85874812e-01, -1.85779689e+00],
+    [-1.14431456e-01, 4.43817460e-01],
+    [-2.52404546e-01, -4.21606850e-01],
+    [-3.98062525e-02, 1.35211396e-01],
+    [5.36647806e-02, 8.88431773e-02],
+    [-1.63457152e-01, -3.24034084e-02],
+    [1.95993868e-01, 3.73357786e-01],
+    [-3.14766383e-01, 3.78480944e-01],
+    [3.36468856e-01, 1.95327850e-01],
+    [6.61139076e-02, -7.84807036e-02],
+    [3.64505171e-01, 3.95102695e+00],
+    [4.50408717e-01, 3.28775941e-01],
+    [8.93451027e-02, -2.43544406e+00],
+    [-1.11353328e-03, 1.64118734e-01],
+    [-3.22090366e-01, 7.96393973e-01],
+    [1.07465924e-01, 1.74010681e-01],
+    [-2.96029492e-01, -1.65425643e-01],
+    [-1.09108812e-01, -2.35781112e+00],
+    [4.34841969e-01, -9.99540028e-01],
+    [8.22424074e-02, -5.21169627e-01],
+    [3.95868220e-01, 2.66127265e+00],
+    [1.58338156e-01, -5.50877470e-01],
+    [1.30072436e-02, 1.70921548e-01],
+])
+
+
+def test_a_component_squeezed_flat_without_a_floor_is_reported_as_a_collapse():
+    start = nd.init_kmeans_pp(_FLATTENING, 2, seed=0)
+    with pytest.raises(ValueError, match="collapsed onto too few points"):
+        nd.fit_gmm(_FLATTENING, 2, init=start, tol=0.0, max_iter=30, covariance_floor=0.0)
+    floored = nd.fit_gmm(_FLATTENING, 2, init=start, tol=0.0, max_iter=30)
+    assert np.isfinite(floored.log_likelihoods).all()
