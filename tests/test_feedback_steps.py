@@ -256,9 +256,8 @@ def test_fit_em_unwritten_is_told(capsys):
     assert "fit_em(...) is not written yet" in capsys.readouterr().out
 
 
-def test_a_wrong_step_is_blamed_on_the_step_not_the_loop(capsys):
-    """With the namespace given, the self-check sees that the loop is right and the step wrong."""
-    namespace = {"e_step": em_lib.e_step, "m_step": m_divide_by_n}
+def _loop_through(namespace):
+    """A right fit_em loop that calls whatever e_step and m_step ``namespace`` holds, as a notebook's would."""
 
     def fit_em(x, weights, means, variances, n_iter):
         history = []
@@ -266,6 +265,15 @@ def test_a_wrong_step_is_blamed_on_the_step_not_the_loop(capsys):
             weights, means, variances = namespace["m_step"](x, namespace["e_step"](x, weights, means, variances))
             history.append(em_lib.log_likelihood(x, weights, means, variances))
         return weights, means, variances, np.array(history)
+
+    return fit_em
+
+
+def test_a_wrong_step_is_blamed_on_the_step_not_the_loop(capsys):
+    """With the namespace given, the self-check sees that the loop is right and the step wrong."""
+    namespace = {"e_step": em_lib.e_step, "m_step": m_divide_by_n}
+
+    fit_em = _loop_through(namespace)
 
     with pytest.raises(AssertionError):
         fb.self_check_fit_em(fit_em, namespace)
@@ -353,12 +361,7 @@ def test_fit_em_must_return_four_items():
 def test_an_unwritten_step_is_named_not_the_loop(capsys):
     namespace = {"e_step": not_written, "m_step": em_lib.m_step}
 
-    def fit_em(x, weights, means, variances, n_iter):
-        history = []
-        for _ in range(n_iter):
-            weights, means, variances = namespace["m_step"](x, namespace["e_step"](x, weights, means, variances))
-            history.append(em_lib.log_likelihood(x, weights, means, variances))
-        return weights, means, variances, np.array(history)
+    fit_em = _loop_through(namespace)
 
     with pytest.raises(AssertionError):
         fb.self_check_fit_em(fit_em)
