@@ -3,16 +3,16 @@
 Wired in through ``nbgrader_config.py`` (``configure(c)``), so the standard
 ``nbgrader`` commands and the formgrader in JupyterLab all use it:
 
-- ``execute``: a kernel that hangs or dies costs the cell it was running, not
-  the whole submission; the batch goes on;
+- ``sandbox``: the student's code in a sandbox the operating system enforces
+  (bubblewrap), talking to the grader in plain data;
+- ``runner``: one notebook graded: the student's cells in the sandbox, the graded
+  tests and their verdicts in the grader's process; hangs, crashes and the memory
+  limit cost the cell or call that caused them, and grading goes on;
+- ``execute``: ``SandboxedExecute``, the runner in nbgrader's autograde pipeline;
 - ``integrity``: edited, deleted, duplicated or moved graded cells restored from
   the release and flagged for review; unreadable files named, the batch goes on;
-- ``tamper``: student code that patches what the tests rely on, read from the
-  source, zeroed where the kernel cannot undo it, flagged;
 - ``feedback``: feedback without hidden tests;
 - ``config``: where each piece goes in nbgrader's pipeline.
-
-The in-kernel half of the defences lives in ``em_lib.feedback.core``.
 """
 
 from .config import configure

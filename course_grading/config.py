@@ -7,10 +7,9 @@ the rest of nbgrader's pipeline is left as nbgrader ships it.
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, SaveAutoGrades
 
-from .execute import ResilientExecute
+from .execute import SandboxedExecute
 from .feedback import HideHiddenTests
 from .integrity import CheckedNotebookExporter, FlagForReview, RestoreCells
-from .tamper import DetectTampering
 
 
 def _default(app, trait):
@@ -36,11 +35,10 @@ def configure(c):
     c.Autograde.sanitize_preprocessors = _insert(
         _default(Autograde, "sanitize_preprocessors"), RestoreCells, before=DeduplicateIds
     )
-    # Autograde: hung or dead kernels recovered (execute.py); student code read for
-    # tampering before the scores are saved (tamper.py); findings made visible to
-    # the instructor after they are (integrity.py), since SaveAutoGrades resets flags.
-    autograde = [ResilientExecute if cls is Execute else cls for cls in _default(Autograde, "autograde_preprocessors")]
-    autograde = _insert(autograde, DetectTampering, before=SaveAutoGrades)
+    # Autograde: the student's code in a sandbox, the tests and verdicts outside it
+    # (execute.py); findings made visible to the instructor after SaveAutoGrades,
+    # which would otherwise reset the flags (integrity.py).
+    autograde = [SandboxedExecute if cls is Execute else cls for cls in _default(Autograde, "autograde_preprocessors")]
     c.Autograde.autograde_preprocessors = _insert(autograde, FlagForReview, after=SaveAutoGrades)
     # Unreadable submissions named, with what to do; the batch goes on (integrity.py).
     c.Autograde.exporter_class = CheckedNotebookExporter
@@ -48,10 +46,7 @@ def configure(c):
     c.GenerateFeedback.preprocessors = _insert(
         _default(GenerateFeedback, "preprocessors"), HideHiddenTests, after=GetGrades
     )
-    # Per cell: the course's cells take well under a second; a cell still running
-    # after this long is interrupted (and abandoned if the interrupt is ignored).
-    c.Execute.timeout = 10
-    c.Execute.interrupt_on_timeout = True
-    c.ResilientExecute.notebook_timeout = 180
-    # The kernel is discarded after each notebook: no need to wait for a graceful exit.
-    c.Execute.shutdown_kernel = "immediate"
+    # Time: the course's cells and calls take well under a second.
+    c.SandboxedExecute.cell_timeout = 10
+    c.SandboxedExecute.call_timeout = 10
+    c.SandboxedExecute.notebook_timeout = 180

@@ -1,102 +1,191 @@
-"""Execution that survives what student code can do to a kernel.
+"""Autograde's execution step: the student's code in a sandbox, the tests and verdicts outside it.
 
-nbgrader's ``Execute`` interrupts a cell that runs past ``timeout``. Two things
-defeat that: a loop that catches ``KeyboardInterrupt`` (the interrupt is
-swallowed, the kernel stays busy) and code that kills the kernel (``os._exit``).
-In both cases plain nbgrader abandons the submission: autograde fails, no grade
-is recorded, and ``nbgrader export`` writes 0 for it.
+``SandboxedExecute`` takes the place of nbgrader's ``Execute`` in ``Autograde`` (see
+``config.py``). Instead of one kernel running every cell, students' code and the graded
+tests included, it hands the notebook to :mod:`course_grading.runner`:
 
-``ResilientExecute`` instead records an error in the offending cell (so the
-tests it blocks score 0, with a message saying why), starts a fresh kernel,
-replays the cells before it (without their outputs) to rebuild the state, and
-goes on with the rest of the notebook. A per-notebook budget bounds the total
-time, however many cells hang.
+- every code cell of the student's (answer cells, cells they added or changed, their copy
+  of the setup cell) runs in a sandbox (:mod:`course_grading.sandbox`); the release's own
+  demonstration and self-check cells, unchanged, do not run;
+- every graded test cell runs in this process, from the source stored in the gradebook
+  (not the submission's copy), in a namespace built from the release's setup cell; the
+  names of the functions the student writes call into the sandbox and bring back plain data.
+
+It writes each cell's outputs (the tests' verdicts in words; the student's own prints, but
+never anything printed during a graded test) into the notebook, where nbgrader's
+``SaveAutoGrades`` reads the scores as usual: an error output scores 0. The verdicts are
+also recorded in the notebook's metadata (``course_grading.verdicts``), and a test that
+raised something other than a failed check is flagged for review (``integrity.FlagForReview``).
+
+The first notebook graded in a process logs what protects it, once; without a working
+bubblewrap it says loudly that students' code runs unprotected.
 """
 
-import copy
+import ast
+import importlib
 import os
-from time import monotonic
 
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import run_sync
-from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Integer, Unicode
+
+from . import runner
+from .integrity import RECORD, _find_coursedir, _grade_id, _nbgrader
+from .sandbox import launch
+
+SETUP_TAG = "setup"
+
+_ANNOUNCED = set()
 
 
-def _error(ename, evalue):
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+def _source(cell):
+    return cell.source if isinstance(cell.source, str) else "".join(cell.source)
 
 
-class ResilientExecute(Execute):
-    """nbgrader's Execute, plus recovery from hung and dead kernels."""
+def _defined_functions(source):
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
-    notebook_timeout = Integer(
-        300,
-        help="Seconds a whole notebook may take; cells not started by then are not run and score 0.",
+
+def _is_test(cell):
+    meta = _nbgrader(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _served(assignment):
+    """{"em_lib.log_joint": function} for the em_lib functions this assignment's answers may call."""
+    try:
+        from em_lib.contract import ASSIGNMENTS
+    except ImportError:
+        return {}
+    entry = ASSIGNMENTS.get(assignment)
+    if entry is None:
+        return {}
+    em_lib = importlib.import_module("em_lib")
+    return {f"em_lib.{name}": getattr(em_lib, name) for name in entry.may_call}
+
+
+class GradingSetupError(Exception):
+    """The course itself is not set up for grading this notebook (the instructor's to fix)."""
+
+
+class SandboxedExecute(NbGraderPreprocessor):
+    """Autograde: run the notebook with the student's code sandboxed and the tests outside."""
+
+    sandbox = Unicode(
+        "auto",
+        help="'auto': bubblewrap where it works, else run students' code unprotected and say so in the "
+        "log; 'bubblewrap': refuse to grade without it; 'none': never sandbox (not for real classes).",
     ).tag(config=True)
+    cell_timeout = Float(10.0, help="Seconds a student's cell may run.").tag(config=True)
+    call_timeout = Float(10.0, help="Seconds one call of a student's function by a test may run.").tag(config=True)
+    notebook_timeout = Float(180.0, help="Seconds for the whole notebook; what is left then is not run "
+                             "and scores 0.").tag(config=True)
+    memory_mb = Integer(1024, help="Memory a sandbox may use, in MB.").tag(config=True)
+    parallel = Bool(True, help="Run the feedback pass and the grading pass side by side.").tag(config=True)
 
-    kernel_env = Dict(
-        {"MPLBACKEND": "agg"},
-        help="Environment variables set for grading kernels. The default draws figures without "
-        "rendering them into the notebook (no PNG per figure): grading is faster, and the "
-        "autograded notebook and feedback show scores and messages but no figures.",
-    ).tag(config=True)
+    def preprocess(self, nb, resources):
+        ids = resources["nbgrader"]
+        kind, reason = launch.detect(self.sandbox)
+        self._announce(kind, reason)
+        plan = self._plan(nb, ids)
+        options = runner.Options(
+            kind=kind, limits=launch.Limits(memory_mb=self.memory_mb),
+            cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
+            notebook_timeout=self.notebook_timeout, parallel=self.parallel,
+            protect=tuple(p for p in (getattr(_find_coursedir(self), "root", None),) if p),
+        )
+        result = runner.grade(plan, options)
+        count = 0
+        for index in result.ran:
+            cell = nb.cells[index]
+            count += 1
+            cell.outputs = result.outputs[index]
+            cell.execution_count = count
+            for output in cell.outputs:
+                if output.get("output_type") == "execute_result":
+                    output["execution_count"] = count
+        record = nb.metadata.setdefault(RECORD, {})
+        record["verdicts"] = {label: {"passed": v.passed, "kind": v.kind, "message": v.message}
+                              for label, v in result.verdicts.items()}
+        record["sandbox"] = kind
+        events = record.setdefault("integrity", [])
+        for label, message in result.events:
+            text = (f"The graded test `{label}` could not decide ({message}); it scored 0. Please look at the "
+                    "student's answer.")
+            events.append({"cell": label, "problem": "test error", "message": text, "review": True,
+                           "grades": [label], "comment": None})
+            self.log.warning("Grading: student '%s', assignment '%s', notebook '%s', cell '%s': %s Flagged for "
+                             "review.", ids["student"], ids["assignment"], ids["notebook"], label, text)
+        return nb, resources
 
-    async def async_start_new_kernel(self, **kwargs):
-        if self.kernel_env:
-            kwargs.setdefault("env", {**os.environ, **self.kernel_env})
-        await super().async_start_new_kernel(**kwargs)
+    # -- what to run ------------------------------------------------------------------------
 
-    start_new_kernel = run_sync(async_start_new_kernel)
+    def _announce(self, kind, reason):
+        if kind in _ANNOUNCED:
+            return
+        _ANNOUNCED.add(kind)
+        if kind == "none":
+            self.log.warning(
+                "UNPROTECTED GRADING: %s. Students' code runs as your user, with your files (the gradebook "
+                "among them) and the network within its reach; the verdicts are still decided outside it, but "
+                "a submission could change grades directly. Install bubblewrap (Debian and Ubuntu: "
+                "`apt-get install bubblewrap`) and grade as root or with unprivileged user namespaces.", reason)
+        else:
+            self.log.info("Sandbox: %s.", launch.describe(kind, launch.Limits(memory_mb=self.memory_mb)))
 
-    def preprocess(self, nb, resources=None, km=None):
-        self._deadline = monotonic() + self.notebook_timeout
-        self._abandoned = set()  # indices of cells that hung or killed the kernel
-        return super().preprocess(nb, resources, km)
+    def _release(self, assignment, notebook):
+        coursedir = _find_coursedir(self)
+        if coursedir is None:
+            raise GradingSetupError("no nbgrader course directory found")
+        for directory in (coursedir.release_directory, coursedir.source_directory):
+            path = os.path.join(coursedir.format_path(directory, ".", assignment), notebook + ".ipynb")
+            if os.path.exists(path):
+                return nbformat.read(path, as_version=4)
+        raise GradingSetupError(f"neither the release nor the source of {assignment}/{notebook} exists")
 
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not cell.source.strip():
-            return super().preprocess_cell(cell, resources, index)
-        if monotonic() > self._deadline:
-            cell.outputs = [_error("NotebookTimeout", f"not run: the notebook used up its {self.notebook_timeout} s")]
-            return cell, self.resources
-        try:
-            return super().preprocess_cell(cell, resources, index)
-        except CellTimeoutError:
-            reason = _error(
-                "CellTimeoutError",
-                f"this cell was still running after {self.timeout} s and did not stop when "
-                "interrupted, so it was abandoned (look for an endless loop, or one that "
-                "catches KeyboardInterrupt)",
-            )
-        except DeadKernelError:
-            reason = _error(
-                "DeadKernelError",
-                "the Python kernel died while running this cell (os._exit, a crash, or running "
-                "out of memory), so it was abandoned",
-            )
-        self.log.warning("Cell %d: %s; restarting the kernel and going on", index, reason.evalue)
-        cell.outputs.append(reason)
-        self._abandoned.add(index)
-        self._restart_and_replay(index)
-        return cell, self.resources
-
-    def _restart_and_replay(self, upto):
-        """A fresh kernel holding the state of every cell before ``upto`` that did not hang."""
-        if self.kc is not None:
-            self.kc.stop_channels()
-        run_sync(self.km.shutdown_kernel)(now=True)  # also frees the manager's resources
-        self.kc = None
-        self.create_kernel_manager()  # a new manager: the old one's ZMQ context is gone
-        self.start_new_kernel()
-        self.start_new_kernel_client()
-        for index in range(upto):
-            cell = self.nb.cells[index]
-            if cell.cell_type != "code" or index in self._abandoned or monotonic() > self._deadline:
+    def _plan(self, nb, ids):
+        assignment, notebook = ids["assignment"], ids["notebook"]
+        release = self._release(assignment, notebook)
+        release_code = [c for c in release.cells if c.cell_type == "code"]
+        setups = [c for c in release_code if SETUP_TAG in c.metadata.get("tags", [])]
+        setup = setups[0] if setups else (release_code[0] if release_code else None)
+        if setup is None:
+            raise GradingSetupError(f"{assignment}/{notebook}: the release has no code cell to build the tests on")
+        demonstrations = {
+            _source(c).strip() for c in release_code
+            if c is not setup and not _nbgrader(c).get("solution") and not _is_test(c)
+        }
+        exercises = []
+        for cell in release_code:
+            if _nbgrader(cell).get("solution"):
+                exercises.extend(n for n in _defined_functions(_source(cell)) if n not in exercises)
+        with Gradebook(ids["db_url"]) as gb:
+            stored = gb.find_notebook(notebook, assignment)
+            tests = {c.name: c.source for c in stored.source_cells if c.cell_type == "code"}
+            graded = {c.name for c in stored.grade_cells}
+            answers = {c.name for c in stored.solution_cells}
+        steps = []
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
                 continue
-            try:
-                self.execute_cell(copy.deepcopy(cell), index, store_history=False)
-            except (CellTimeoutError, DeadKernelError):
-                self._abandoned.add(index)
-                return self._restart_and_replay(upto)
+            grade_id = _grade_id(cell)
+            source = _source(cell)
+            if _is_test(cell) and grade_id in graded and grade_id not in answers and grade_id in tests:
+                steps.append(runner.Step(index, "test", tests[grade_id], grade_id))
+            elif _nbgrader(cell).get("solution"):
+                steps.append(runner.Step(index, "student", source, grade_id or f"cell {index + 1}"))
+            elif _nbgrader(cell).get("locked") or _is_test(cell):
+                continue  # the instructor's read-only cells decide nothing and use em_lib
+            elif SETUP_TAG in cell.metadata.get("tags", []) or source.strip() == _source(setup).strip():
+                steps.append(runner.Step(index, "student", source, "setup", quiet=True))
+            elif source.strip() and source.strip() not in demonstrations:
+                steps.append(runner.Step(index, "student", source, f"cell {index + 1}"))
+        served = _served(assignment)
+        settings = {"hidden": list(launch.HIDDEN_MODULES),
+                    "served": {"em_lib": sorted(name.partition(".")[2] for name in served)} if served else {}}
+        return runner.Plan(steps, _source(setup), tuple(exercises), served, settings)

@@ -15,7 +15,7 @@ import numpy as np
 from ..bound import elbo, jensen_gap
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import log_joint
-from .core import Mistake, call_learner, check, close, run_self_check
+from .core import Mistake, call_learner, check, close, kind_of, run_self_check
 
 # --------------------------------------------------------------------------
 # Inputs of the visible checks (the notebook uses the same ones).
@@ -160,7 +160,7 @@ def _jensen_gap_sign(fn, values, q, what=None):
     try:
         value = float(got)
     except (TypeError, ValueError):
-        raise AssertionError(f"{what} should return one number, got {type(got).__name__} of shape {np.shape(got)}") from None
+        raise AssertionError(f"{what} should return one number, got {kind_of(got)} of shape {np.shape(got)}") from None
     if not np.isfinite(value):
         raise AssertionError(f"{what} should be finite for positive values, got {value}")
     if value < -1e-12:

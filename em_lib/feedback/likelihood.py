@@ -20,7 +20,7 @@ import numpy as np
 
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import LOG_2PI, log_joint, log_likelihood, logsumexp_rows
-from .core import Mistake, call_learner, check, describe_difference, run_self_check
+from .core import Mistake, call_learner, check, describe_difference, kind_of, run_self_check
 from .namespace import blame, using_reference  # noqa: F401  (using_reference: for the graded cells)
 
 
@@ -302,7 +302,7 @@ def _log_likelihood_number(fn, x, weights, means, variances, what=None):
     try:
         value = float(got)
     except (TypeError, ValueError):
-        raise AssertionError(f"{what} should return a number, got {type(got).__name__}") from None
+        raise AssertionError(f"{what} should return a number, got {kind_of(got)}") from None
     if not np.isfinite(value):
         raise AssertionError(
             f"{what} is not right: it returned {value}. On these heights every log p(x_i) is finite."

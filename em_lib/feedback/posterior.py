@@ -18,7 +18,7 @@ import numpy as np
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import log_joint, logsumexp_rows
 from ..mixture1d import posterior as reference_posterior
-from .core import Mistake, call_learner, check, close, run_self_check
+from .core import Mistake, call_learner, check, close, kind_of, run_self_check
 
 
 def _joint(x, weights, means, variances):
@@ -231,7 +231,7 @@ def rows_sum_to_one(fn, inputs, what):
     try:
         arr = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
-        raise AssertionError(f"{what} should return a NumPy array of shape ({n}, {K}), got {type(got).__name__}") from None
+        raise AssertionError(f"{what} should return a NumPy array of shape ({n}, {K}), got {kind_of(got)}") from None
     if arr.shape != (n, K):
         hint = " (transposed: rows are samples i, columns components k)" if arr.shape == (K, n) else ""
         raise AssertionError(f"{what} should have shape (n, K) = ({n}, {K}), got {arr.shape}{hint}")
@@ -246,6 +246,12 @@ def rows_sum_to_one(fn, inputs, what):
             f"row {i} of the result of {what} sums to {sums[i]:.6g}, not 1: Q_i must be a distribution "
             "over the K components, so divide each row by its sum over k."
         )
+
+
+def check_posterior_rows(fn, **inputs):
+    """One graded check of the form alone: an (n, K) array of probabilities whose rows sum to 1."""
+    rows_sum_to_one(fn, inputs, "posterior(...)")
+    return "posterior(...): an (n, K) array whose rows sum to 1"
 
 
 def check_posterior(fn, **inputs):

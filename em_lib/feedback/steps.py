@@ -27,7 +27,7 @@ from ..mixture1d import log_likelihood
 from ..mixture1d import m_step as reference_m_step
 from ..mixture1d import posterior as reference_posterior
 from ..bound import elbo
-from .core import Mistake, call_learner, check, close, run_self_check
+from .core import Mistake, call_learner, check, close, kind_of, run_self_check
 from .namespace import blame, using_reference
 from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_like_checks, rows_sum_to_one
 
@@ -167,7 +167,7 @@ def _learner_m_step(fn, inputs):
     """Call the learner's m_step once and insist on a tuple of three arrays of shape (K,)."""
     got = call_learner(fn, inputs, "m_step(...)")
     if not isinstance(got, (tuple, list)) or len(got) != 3:
-        kind = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+        kind = kind_of(got) + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
         raise AssertionError(
             f"m_step(...) should return a tuple (weights, means, variances), got {kind}: "
             "end with `return weights, means, variances`"
@@ -254,7 +254,7 @@ def _weights_sum_to_one(fn):
     try:
         total = float(np.sum(np.asarray(weights, dtype=float)))
     except (TypeError, ValueError):
-        raise AssertionError(f"the weights should be a NumPy array, got {type(weights).__name__}") from None
+        raise AssertionError(f"the weights should be a NumPy array, got {kind_of(weights)}") from None
     K = M_STEP_INPUTS["heights"]["resp"].shape[1]
     if np.shape(weights) != (K,):
         raise AssertionError(f"the weights should have shape (K,) = ({K},), got {np.shape(weights)}. {_WRONG_AXIS}")
@@ -385,7 +385,7 @@ def _learner_fit_em(fn, inputs):
     """Call the learner's fit_em once and insist on a tuple of four items."""
     got = call_learner(fn, inputs, "fit_em(...)")
     if not isinstance(got, (tuple, list)) or len(got) != 4:
-        kind = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+        kind = kind_of(got) + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
         raise AssertionError(
             "fit_em(...) should return a tuple (weights, means, variances, log_likelihoods), got "
             f"{kind}: end with `return weights, means, variances, log_likelihoods`"
@@ -484,6 +484,17 @@ def reference_steps(namespace):
 _XH = heights(200, seed=0)[0]
 _START = (np.array([0.5, 0.5]), np.array([185.0, 150.0]), np.array([100.0, 100.0]))
 
+
+def heights_and_start():
+    """The notebook's data and starting guess, as fresh arrays: ``x, z, weights0, means0, variances0``.
+
+    ``x``, ``z``: 1000 heights and their hidden groups (``datasets.heights(1000, seed=0)``);
+    theta^(0): weights (0.5, 0.5), means (185, 150) cm, variances (100, 100) cm^2. The graded
+    tests build their inputs from these rather than from the notebook's variables.
+    """
+    x, z = heights(1000, seed=0)
+    return (x, z, *(a.copy() for a in _START))
+
 #: Visible inputs of the fit_em self-check.
 FIT_EM_INPUTS = {
     "heights": dict(x=_XH, weights=_START[0], means=_START[1], variances=_START[2], n_iter=10),
@@ -503,12 +514,12 @@ def _history(fn, inputs):
     if not isinstance(got, (tuple, list)) or len(got) != 4:
         raise AssertionError(
             "fit_em(...) should return a tuple (weights, means, variances, log_likelihoods), got "
-            f"{type(got).__name__}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+            f"{kind_of(got)}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
         )
     try:
         history = np.asarray(got[3], dtype=float)
     except (TypeError, ValueError):
-        raise AssertionError(f"log_likelihoods should be numbers, got {type(got[3]).__name__}") from None
+        raise AssertionError(f"log_likelihoods should be numbers, got {kind_of(got[3])}") from None
     if history.shape != (n_iter,):
         for mistake in FIT_EM_MISTAKES[1:4]:
             if close(got, mistake.answer(**inputs)):
