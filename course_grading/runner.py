@@ -133,6 +133,7 @@ class _Space:
         self.abandoned, self.lock, self.capture = abandoned, lock, capture
         self.session = None
         self.done = []          # student steps run so far (replayed after a restart)
+        self.test_deadline = None  # while a test runs: its calls share one cell's time
 
     def _new_session(self):
         return Session(self.options.kind, self.plan.worker_settings, self.plan.served, self.options.limits,
@@ -183,8 +184,14 @@ class _Space:
         return outputs
 
     def call(self, name, args, kwargs, helpers):
+        limit = self.options.call_timeout
+        if self.test_deadline is not None:
+            left = self.test_deadline - time.monotonic()
+            if left <= 0:
+                raise Stopped(f"not run: this test had used up its {self.options.cell_timeout:g} s", "budget")
+            limit = min(limit, left)
         self._ensure()
-        return self.session.call(name, args, kwargs, helpers, self._timeout(self.options.call_timeout))
+        return self.session.call(name, args, kwargs, helpers, self._timeout(limit))
 
     def close(self):
         if self.session is not None:
@@ -200,9 +207,9 @@ class LearnerFailure(Exception):
     """The learner's function did not return: ``learner_explanation`` says why, in words
     (em_lib.feedback's checks append it to ``"<function>(...) "``)."""
 
-    def __init__(self, explanation):
+    def __init__(self, function, explanation, stopped=False):
         super().__init__(explanation)
-        self.learner_explanation = explanation
+        self.function, self.learner_explanation, self.stopped = function, explanation, stopped
 
 
 _BUILTIN_EXCEPTIONS = {name for name, obj in vars(builtins).items()
@@ -215,6 +222,7 @@ class LearnerFunction:
 
     def __init__(self, name, space, namespace, exercises, test_filename, hidden):
         self.__name__ = self.__qualname__ = name
+        self.changed_in_place = ()   # the arguments the last call changed in place (its own copies of them)
         self._space, self._namespace, self._exercises = space, namespace, exercises
         self._filename, self._hidden = test_filename, hidden
 
@@ -239,21 +247,23 @@ class LearnerFunction:
         return False
 
     def __call__(self, *args, **kwargs):
+        self.changed_in_place = ()
         hidden = self._in_hidden_test()
         try:
             outcome = self._space.call(self.__name__, args, kwargs, self._helpers())
         except Stopped as stop:
-            raise LearnerFailure(f"stopped: {stop.reason}") from None
+            raise LearnerFailure(self.__name__, f"did not finish: {stop.reason}", stopped=True) from None
         if outcome[0] == "returned":
+            self.changed_in_place = outcome[2]
             return outcome[1]
         _, ename, evalue, where = outcome
         if ename == "NotImplementedError":
             raise NotImplementedError(evalue)
         if hidden:
             name = ename if ename in _BUILTIN_EXCEPTIONS else "an exception of its own class"
-            raise LearnerFailure(f"raised {name} on a hidden test (its message is not shown, so that the hidden "
-                                 "inputs stay hidden)")
-        raise LearnerFailure(f"raised {ename}: {evalue}" + (f" (at {where})" if where else ""))
+            raise LearnerFailure(self.__name__, f"raised {name} on a hidden test (its message is not shown, so that "
+                                 "the hidden inputs stay hidden)")
+        raise LearnerFailure(self.__name__, f"raised {ename}: {evalue}" + (f" (at {where})" if where else ""))
 
 
 # --------------------------------------------------------------------------
@@ -321,6 +331,7 @@ class _TrustedTests:
             namespace[name] = LearnerFunction(name, space, namespace, self.plan.exercises, filename, hidden)
         printed = io.StringIO()
         outputs = []
+        space.test_deadline = time.monotonic() + space.options.cell_timeout
         try:
             with contextlib.redirect_stdout(printed), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -329,9 +340,9 @@ class _TrustedTests:
             verdict = Verdict(False, "fail", str(exc))
             error = _error("AssertionError", str(exc))
         except LearnerFailure as exc:
-            stopped = exc.learner_explanation.startswith("stopped:")
-            verdict = Verdict(False, "stopped" if stopped else "fail", exc.learner_explanation)
-            error = _error("LearnerError", exc.learner_explanation)
+            message = f"{exc.function}(...) {exc.learner_explanation}"
+            verdict = Verdict(False, "stopped" if exc.stopped else "fail", message)
+            error = _error("LearnerError", message)
         except NotImplementedError:
             verdict = Verdict(False, "fail", "not written yet")
             error = _error("NotImplementedError", "not written yet: replace `raise NotImplementedError()` with your code")
@@ -341,6 +352,8 @@ class _TrustedTests:
             error = _error(type(exc).__name__, str(exc))
         else:
             verdict, error = Verdict(True, "pass"), None
+        finally:
+            space.test_deadline = None
         if printed.getvalue():
             outputs.append(_stream(printed.getvalue()))
         if error is not None:

@@ -12,7 +12,7 @@ import pytest
 
 from em_lib import log_joint, log_likelihood, m_step, posterior
 from em_lib.datasets import HEIGHTS_TRUE
-from em_lib.feedback.core import Mistake, check, close, describe_difference, finite_float, run_self_check
+from em_lib.feedback.core import Mistake, check, close, describe_difference, judge, run_self_check
 
 X = np.array([150.0, 165.0, 172.0, 190.0])
 KWARGS = dict(x=X, weights=HEIGHTS_TRUE[0], means=HEIGHTS_TRUE[1], variances=HEIGHTS_TRUE[2])
@@ -267,29 +267,51 @@ def test_run_self_check_with_a_real_check(capsys):
     assert SD_MISTAKE.explanation in capsys.readouterr().out
 
 
-def test_finite_float():
-    assert finite_float(np.float64(2.5), "l") == 2.5
-    with pytest.raises(AssertionError, match="l should be finite, got -inf"):
-        finite_float(-np.inf, "l")
-    with pytest.raises(AssertionError, match="l should be a single number, got ndarray"):
-        finite_float(np.ones(3), "l")
+# ---------------------------------------------------------------------------
+# judge: the verdict is a pure function of (inputs, answer)
+# ---------------------------------------------------------------------------
+
+
+def test_judge_decides_from_the_answer_alone():
+    right = log_likelihood(**KWARGS)
+    assert judge(KWARGS, right, log_likelihood, what="l(...)") == "l(...): correct"
+    with pytest.raises(AssertionError, match="You used the variance where the standard deviation goes"):
+        judge(KWARGS, with_sd_instead_of_variance(**KWARGS), log_likelihood, [SD_MISTAKE], what="l(...)")
+    with pytest.raises(AssertionError, match="should be numeric, got a generator object"):
+        judge(KWARGS, _Opaque("a generator object"), log_likelihood, what="l(...)")
+
+
+class _Opaque:
+    """What the grader receives for a value that is not plain data (course_grading.sandbox.wire.Opaque)."""
+
+    def __init__(self, description):
+        self.description = description
+
+
+_Opaque.__name__ = "Opaque"
+
+
+def test_a_failure_the_grader_explains_is_shown_in_its_words():
+    class Stopped(Exception):
+        learner_explanation = "stopped: log_joint(...) was still running after 10 s"
+
+    def stuck(**kwargs):
+        raise Stopped()
+
+    with pytest.raises(AssertionError, match=r"^log_joint\(\.\.\.\) stopped: log_joint\(\.\.\.\) was still running"):
+        check(stuck, KWARGS, log_joint, what="log_joint(...)")
 
 
 # ---------------------------------------------------------------------------
-# Calling em_lib's reference (issue 4): watched with sys.setprofile
+# In the learner's kernel: a function that calls em_lib fails the self-check, as it would fail graded
 # ---------------------------------------------------------------------------
 
-import builtins  # noqa: E402
-import functools  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
-import types  # noqa: E402
 
 import em_lib  # noqa: E402
 from em_lib.feedback import core  # noqa: E402
-from em_lib.feedback import likelihood as feedback_likelihood  # noqa: E402
-from em_lib.feedback import practice, steps  # noqa: E402
-
-CALLS_THE_REFERENCE = "calls em_lib's reference"
+from em_lib.feedback.namespace import using_reference  # noqa: E402
 
 
 def _my_log_joint(x, weights, means, variances):
@@ -298,274 +320,79 @@ def _my_log_joint(x, weights, means, variances):
     return np.log(weights) - 0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
 
 
-_captured = em_lib.mixture1d.log_joint  # an alias captured before the learner's function
-
-
-def _through_alias(x, weights, means, variances):
-    return _captured(x, weights, means, variances)
-
-
 def _through_package(x, weights, means, variances):
     return em_lib.log_joint(x, weights, means, variances)
 
 
-_rebuilt = types.FunctionType(em_lib.log_joint.__code__, em_lib.mixture1d.__dict__, "log_joint")
-
-
-@pytest.mark.parametrize(
-    "fn",
-    [em_lib.log_joint, _through_alias, _through_package, functools.partial(em_lib.log_joint), _rebuilt,
-     lambda **kw: [em_lib.log_joint(**kw)][0]],
-    ids=["the reference itself", "alias captured earlier", "em_lib.log_joint", "partial", "rebuilt from its code",
-         "lambda"],
-)
-def test_calling_the_reference_fails_however_it_is_reached(fn):
-    with core.reference_calls_forbidden():
-        with pytest.raises(AssertionError, match="your log_joint calls em_lib's reference log_joint; "
-                                                 "the exercise is to write it yourself"):
-            check(fn, KWARGS, log_joint, what="log_joint(x, weights, means, variances)")
+def test_a_function_calling_em_lib_fails_in_a_kernel_and_says_it_would_fail_graded():
+    with core.watching_em_lib():
+        with pytest.raises(AssertionError, match=r"your log_joint calls em_lib\.mixture1d\.log_joint\. When your "
+                                                 r"notebook is graded, your code runs without em_lib"):
+            check(_through_package, KWARGS, log_joint, what="log_joint(x, weights, means, variances)")
         assert check(_my_log_joint, KWARGS, log_joint, what="log_joint(...)").endswith("correct")
 
 
-def test_outside_a_notebook_the_reference_passes_as_a_right_answer():
-    """em_lib's own tests use the reference as the right answer: only grading forbids it."""
-    assert not core._grading()
-    assert check(em_lib.log_joint, KWARGS, log_joint, what="log_joint(...)").endswith("correct")
+def test_outside_a_kernel_em_libs_own_references_pass_as_right_answers():
+    assert not core._in_kernel()
+    assert check(_through_package, KWARGS, log_joint, what="log_joint(...)").endswith("correct")
 
 
-def test_the_reference_of_an_earlier_step_stays_allowed():
-    def my_log_likelihood(x, weights, means, variances):
-        a = em_lib.log_joint(x, weights, means, variances)
-        top = a.max(axis=1, keepdims=True)
-        return float((top[:, 0] + np.log(np.exp(a - top).sum(axis=1))).sum())
+def test_what_the_exercise_may_call_is_allowed_and_said():
+    from em_lib.feedback import jensen
 
-    with core.reference_calls_forbidden():
-        assert check(my_log_likelihood, KWARGS, log_likelihood, what="log_likelihood(...)").endswith("correct")
-        with pytest.raises(AssertionError, match="your log_likelihood calls em_lib's reference log_likelihood"):
-            check(lambda **kw: em_lib.log_likelihood(**kw), KWARGS, log_likelihood, what="log_likelihood(...)")
+    def elbo(x, q, weights, means, variances):   # notebook 02 may call em_lib.log_joint
+        lj = em_lib.log_joint(x, weights, means, variances)
+        return float(np.sum(q * (lj - np.log(q))))
 
+    def greedy_elbo(x, q, weights, means, variances):  # ... but not em_lib.elbo
+        return em_lib.elbo(x, q, weights, means, variances)
 
-def test_e_step_and_posterior_forbid_each_other_and_fit_em_may_call_the_steps():
-    with core.reference_calls_forbidden():
-        with pytest.raises(AssertionError, match="your e_step calls em_lib's reference posterior"):
-            steps.check_e_step(lambda **kw: em_lib.posterior(**kw), **KWARGS)
-        with pytest.raises(AssertionError, match="your posterior calls em_lib's reference e_step"):
-            check(lambda **kw: em_lib.e_step(**kw), KWARGS, posterior, what="posterior(...)")
-
-        def fit_em(x, weights, means, variances, n_iter):
-            history = []
-            for _ in range(n_iter):
-                weights, means, variances = em_lib.m_step(x, em_lib.e_step(x, weights, means, variances))
-                history.append(em_lib.log_likelihood(x, weights, means, variances))
-            return weights, means, variances, np.array(history)
-
-        inputs = dict(KWARGS, n_iter=3)
-        assert steps.check_fit_em(fit_em, **inputs).endswith("correct")
-        with pytest.raises(AssertionError, match="your fit_em calls em_lib's reference fit_em"):
-            steps.check_fit_em(lambda **kw: em_lib.fit_em(**kw), **inputs)
+    q = em_lib.posterior(X, *HEIGHTS_TRUE)
+    with core.watching_em_lib():
+        jensen.check_elbo(elbo, X, q, *HEIGHTS_TRUE)
+        with pytest.raises(AssertionError, match=r"calls em_lib\.bound\.elbo.*this exercise may call em_lib\.log_joint"):
+            jensen.check_elbo(greedy_elbo, X, q, *HEIGHTS_TRUE)
 
 
-def test_m_step_checked_array_by_array_still_names_the_reference():
-    with core.reference_calls_forbidden():
-        with pytest.raises(AssertionError, match="your m_step calls em_lib's reference m_step"):
-            steps.check_m_step(lambda **kw: em_lib.m_step(**kw), parts=("means",), x=X, resp=RESP)
+def test_a_reference_put_in_place_by_using_reference_is_allowed():
+    from em_lib.feedback import likelihood
+
+    namespace = {"log_joint": _my_log_joint}
+
+    def log_likelihood_(x, weights, means, variances):
+        a = namespace["log_joint"](x, weights, means, variances)
+        m = a.max(axis=1, keepdims=True)
+        return float(np.sum(m[:, 0] + np.log(np.exp(a - m).sum(axis=1))))
+
+    log_likelihood_.__name__ = "log_likelihood"
+    with core.watching_em_lib():
+        with using_reference(namespace, log_joint=em_lib.log_joint):
+            likelihood.check_log_likelihood(log_likelihood_, X, *HEIGHTS_TRUE)
+        namespace["log_joint"] = em_lib.log_joint   # not put there by a test: the learner's own choice
+        with pytest.raises(AssertionError, match="calls em_lib.mixture1d.log_joint"):
+            likelihood.check_log_likelihood(log_likelihood_, X, *HEIGHTS_TRUE)
 
 
-def test_the_feedback_modules_reference_helpers_are_references_too():
-    with core.reference_calls_forbidden():
-        with pytest.raises(AssertionError, match="your n_gmm_params calls em_lib's reference (reference_n_gmm_params|n_params);"):
-            practice.check_n_gmm_params(lambda K, d: practice.reference_n_gmm_params(K, d), 2, 3)
-        with pytest.raises(AssertionError, match="your kmeans_step calls em_lib's reference (reference_)?kmeans_step;"):
-            practice.check_kmeans_step(practice.reference_kmeans_step, practice.SMALL_X, practice.SMALL_X[:2])
+def test_scikit_learn_is_named_too():
+    from sklearn.mixture import GaussianMixture
+
+    def fit(x, weights, means, variances):
+        GaussianMixture(2, max_iter=100, random_state=0).fit(np.asarray(x)[:, None])
+        return log_joint(x, weights, means, variances)
+
+    with core.watching_em_lib():
+        with pytest.raises(AssertionError, match="calls sklearn"):
+            check(fit, KWARGS, log_joint, what="log_joint(...)")
 
 
-def test_a_value_that_calls_the_reference_when_converted_is_caught():
-    """An object whose ``__array__`` computes the answer later is converted while the call is watched."""
-
-    class Lazy:
-        def __init__(self, kw):
-            self.kw = kw
-
-        def __array__(self, dtype=None, copy=None):
-            return em_lib.log_joint(**self.kw)
-
-    with core.reference_calls_forbidden():
-        with pytest.raises(AssertionError, match=CALLS_THE_REFERENCE):
-            check(lambda **kw: Lazy(kw), KWARGS, log_joint, what="log_joint(...)")
-
-
-def _removes_the_profiler(**kw):
-    sys.setprofile(None)
-    return em_lib.log_joint(**kw)
-
-
-def _pauses_the_profiler(**kw):
-    watching = sys.getprofile()
-    sys.setprofile(None)
-    try:
-        return em_lib.log_joint(**kw)
-    finally:
-        sys.setprofile(watching)
-
-
-@pytest.mark.parametrize("fn", [_removes_the_profiler, _pauses_the_profiler])
-def test_a_learner_that_touches_the_profiler_fails(fn):
-    before = sys.getprofile()
-    with core.reference_calls_forbidden():
-        with pytest.raises(AssertionError, match=r"changed the Python profiler \(sys.setprofile\)"):
-            check(fn, KWARGS, log_joint, what="log_joint(...)")
-    assert sys.getprofile() is before  # the previous profiler is back
-
-
-# ---------------------------------------------------------------------------
-# Replaced helpers gain nothing (issue 4)
-# ---------------------------------------------------------------------------
-
-def _forgets_the_weights(x, weights, means, variances):
-    return _my_log_joint(x, np.ones_like(np.asarray(weights)), means, variances)
-
-
-def test_always_pass_numpy_and_builtins_helpers_do_not_pass_a_wrong_answer():
-    originals = {name: getattr(np, name) for name in ("allclose", "isclose", "all", "abs", "isnan", "where")}
-    saved_builtins = {name: getattr(builtins, name) for name in ("abs", "all", "isinstance", "len", "max", "float")}
-    try:
-        np.allclose = np.all = lambda *a, **k: True
-        np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)
-        np.abs = lambda a: 0.0 * a
-        np.isnan = lambda a: False
-        builtins.abs = lambda a: 0.0
-        builtins.all = lambda *a: True
-        builtins.max = lambda *a, **k: 0.0
-        with pytest.raises(AssertionError, match="differs from the reference"):
-            check(_forgets_the_weights, KWARGS, log_joint, what="log_joint(...)")
-        # ... and they were put back by the check, so nothing else runs on them
-        assert {name: getattr(np, name) for name in originals} == originals
-        assert builtins.abs is saved_builtins["abs"] and builtins.max is saved_builtins["max"]
-    finally:
-        for name, value in originals.items():
-            setattr(np, name, value)
-        for name, value in saved_builtins.items():
-            setattr(builtins, name, value)
-    assert core.TAMPERING[-1:] != []
-
-
-def test_close_itself_uses_its_own_helpers():
-    """Even when a helper is replaced between two checks (nothing put back yet), close is not fooled."""
-    saved = (np.all, np.abs, builtins.isinstance, builtins.len)
-    try:
-        np.all = lambda *a, **k: True
-        np.abs = lambda a: 0.0 * a
-        builtins.isinstance = lambda *a: True
-        builtins.len = lambda a: 1
-        assert not close(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
-        assert not close((np.ones(2),), (np.ones(2), 1.0))
-    finally:
-        np.all, np.abs, builtins.isinstance, builtins.len = saved
-
-
-def test_a_replaced_reference_or_check_is_put_back_and_fails_the_check():
-    """The topic module looks its reference up before core runs: core refuses a reference that is
-    not em_lib's code, puts em_lib back, and the next check (the next cell) uses the original."""
-    saved = (feedback_likelihood.log_joint, em_lib.log_joint, core.close.__code__, core.check.__defaults__)
-    try:
-        feedback_likelihood.log_joint = _forgets_the_weights  # the "reference" becomes the wrong answer
-        em_lib.log_joint = _forgets_the_weights
-        core.close.__code__ = (lambda got, expected, rtol=0, atol=0: True).__code__
-        core.check.__defaults__ = ((), None, 1e10, 1e10)
-        with core.reference_calls_forbidden():  # as in a notebook, where every check is graded
-            with pytest.raises(AssertionError, match="the reference this check compares with is not em_lib's"):
-                feedback_likelihood.check_log_joint(_forgets_the_weights, X, *HEIGHTS_TRUE)
-        assert feedback_likelihood.log_joint is saved[0] and em_lib.log_joint is saved[1]
-        assert core.close.__code__ is saved[2] and core.check.__defaults__ is saved[3]
-        with pytest.raises(AssertionError, match="is not right"):
-            feedback_likelihood.check_log_joint(_forgets_the_weights, X, *HEIGHTS_TRUE)
-    finally:
-        feedback_likelihood.log_joint, em_lib.log_joint = saved[0], saved[1]
-        core.close.__code__, core.check.__defaults__ = saved[2], saved[3]
-
-
-def test_a_learner_that_patches_while_it_runs_fails_and_the_patch_is_undone():
-    original = np.allclose
-
-    def patches(x, weights, means, variances):
-        np.allclose = lambda *a, **k: True
-        return _my_log_joint(x, weights, means, variances)
-
-    try:
-        with pytest.raises(AssertionError, match=r"replaced numpy.allclose while it ran"):
-            check(patches, KWARGS, log_joint, what="log_joint(...)")
-        assert np.allclose is original
-    finally:
-        np.allclose = original
-
-
-def test_a_right_answer_next_to_patched_helpers_keeps_passing():
-    saved = np.testing.assert_allclose
-    try:
-        np.testing.assert_allclose = lambda *a, **k: None
-        assert check(_my_log_joint, KWARGS, log_joint, what="log_joint(...)").endswith("correct")
-    finally:
-        np.testing.assert_allclose = saved
-
-
-# ---------------------------------------------------------------------------
-# In a notebook: put back before every cell, watch cells that call the learner directly
-# ---------------------------------------------------------------------------
-
-class _Shell:
-    """The part of an IPython shell the notebook guard uses."""
-
-    def __init__(self, user_ns):
-        self.user_ns = user_ns
-
-
-class _Info:
-    def __init__(self, raw_cell):
-        self.raw_cell = raw_cell
-
-
-def test_the_notebook_guard_puts_module_names_back_and_flags_a_direct_reference_call():
-    errors = []
-    ns = {"np": np, "feedback": feedback_likelihood}
-    guard = core._NotebookGuard(_Shell(ns))
-    guard.stderr = types.SimpleNamespace(write=errors.append, flush=lambda: None)
-    guard.before_cell(_Info("import numpy as np"))      # the first cell's names are recorded
-    guard.after_cell()
-    ns["feedback"] = types.SimpleNamespace(check_log_joint=lambda *a, **k: None)
-    guard.before_cell(_Info("feedback.check_log_joint(log_joint, x)"))
-    assert ns["feedback"] is feedback_likelihood
-    guard.after_cell()
-    assert errors == []
-
-    ns["log_joint"] = _through_alias                   # a cell that calls the learner's function directly
-    before = sys.getprofile()
-    guard.before_cell(_Info("q = log_joint(x, w, m, v)\nassert q.shape == (4, 2)"))
-    _through_alias(**KWARGS)
-    guard.after_cell()
-    assert sys.getprofile() is before
-    assert errors and "your log_joint calls em_lib's reference log_joint" in errors[0]
-
-    errors.clear()
-    ns["log_joint"] = _my_log_joint                    # a right one, checked in the same cell
-    guard.before_cell(_Info("q = log_joint(x, w, m, v)\nfeedback.check_log_joint(log_joint, x, w, m, v)"))
-    _my_log_joint(**KWARGS)
-    with core.reference_calls_forbidden():
-        feedback_likelihood.check_log_joint(_my_log_joint, X, *HEIGHTS_TRUE)
-    guard.after_cell()
-    assert errors == []
-
-
-def test_the_notebook_guard_flags_a_cell_whose_learner_pauses_the_profiler():
-    errors = []
-    ns = {"np": np}
-    guard = core._NotebookGuard(_Shell(ns))
-    guard.stderr = types.SimpleNamespace(write=errors.append, flush=lambda: None)
-    guard.before_cell(_Info("import numpy as np"))
-    guard.after_cell()
-    ns["log_joint"] = _pauses_the_profiler
-    before = sys.getprofile()
-    guard.before_cell(_Info("q = log_joint(x, w, m, v)"))
-    _pauses_the_profiler(**KWARGS)
-    guard.after_cell()
-    assert sys.getprofile() is before
-    assert errors and "changed the Python profiler" in errors[0]
+def test_importing_the_feedback_modules_changes_nothing():
+    code = (
+        "import builtins, sys\n"
+        "before = (dict(vars(builtins)), sys.getprofile(), sys.gettrace(), list(sys.meta_path))\n"
+        "import em_lib.feedback.likelihood, em_lib.feedback.steps, em_lib.feedback.coins, em_lib.feedback.practice\n"
+        "after = (dict(vars(builtins)), sys.getprofile(), sys.gettrace(), list(sys.meta_path))\n"
+        "print(before == after)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "True", done.stderr
+    assert not hasattr(core, "_NotebookGuard") and not hasattr(core, "_ORIGINALS")

@@ -1,4 +1,4 @@
-"""Student code that never returns or kills its kernel costs what it blocks, not the batch.
+"""Student code that never returns or kills its process costs what it blocks, not the batch.
 
 One real `nbgrader autograde` batch over a class of notebook 06, run with the
 course's config from the command line as an instructor would, then
@@ -66,8 +66,8 @@ def test_the_batch_completes_and_every_student_is_graded(graded_class):
     for student in ("solver", "looper", "stubborn", "crasher"):
         assert (Path(course.root) / "autograded" / student / A / f"{A}.ipynb").is_file(), student
         assert student in exported
-    # 4 notebooks; the bad ones block 4 cells each, each stopped after the 10 s cell timeout
-    assert elapsed < 4 * 180, f"the batch took {elapsed:.0f} s"
+    # 4 notebooks; the bad ones block 3 test cells each, each stopped after its 10 s
+    assert elapsed < 3 * 3 * 10 + 60, f"the batch took {elapsed:.0f} s"
 
 
 def test_an_endless_loop_scores_zero_for_what_it_blocks_only(graded_class):
@@ -83,7 +83,7 @@ def test_a_loop_that_swallows_keyboard_interrupt_is_abandoned_and_the_rest_grade
     scored, possible = _scores(course, "stubborn", TWO_COINS_CELLS)
     assert scored == possible > 0
     autograded = (Path(course.root) / "autograded" / "stubborn" / A / f"{A}.ipynb").read_text()
-    assert "did not stop when interrupted" in autograded
+    assert "was still running after 10 s, so it was stopped" in autograded
 
 
 def test_a_dying_kernel_costs_only_the_cells_it_was_running(graded_class):
@@ -92,7 +92,7 @@ def test_a_dying_kernel_costs_only_the_cells_it_was_running(graded_class):
     scored, possible = _scores(course, "crasher", THREE_COINS_CELLS)
     assert scored == possible > 0
     autograded = (Path(course.root) / "autograded" / "crasher" / A / f"{A}.ipynb").read_text()
-    assert "kernel died" in autograded
+    assert "the Python process running your code died" in autograded
 
 
 def test_export_records_the_grades_not_a_zero_for_a_failed_run(graded_class):

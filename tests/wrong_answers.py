@@ -18,8 +18,8 @@ Fields of :class:`WrongAnswer`:
   full marks, so that the split rewards what is right (checked by hand, like ``partial``).
 
 ``REFERENCE_CALLS`` holds one answer per graded function that only calls the
-reference implementation; em_lib.feedback.core sees the call (issue 4), so each
-scores zero for that function while the others keep their points.
+reference implementation. Graded code runs in a sandbox without em_lib (issue 7), so
+each scores zero for that function, told why, while the others keep their points.
 """
 
 import ast
@@ -316,7 +316,9 @@ WRONG_ANSWERS = (
         for t in range(n_iter):
             resp = e_step(x, weights, means, variances)
             weights, means, variances = m_step(x, resp)
-            log_likelihoods[t] = em_lib.elbo(x, resp, weights, means, variances)
+            joint = em_lib.log_joint(x, weights, means, variances)       # the bound L(resp, new theta)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_likelihoods[t] = np.where(resp > 0, resp * (joint - np.log(resp)), 0.0).sum()
         return weights, means, variances, log_likelihoods
         """), partial=True, feedback="The history holds the lower bound",
         keeps=("test_fit_em_heights", "test_fit_em_other_data")),

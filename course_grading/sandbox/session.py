@@ -57,16 +57,21 @@ class Session:
         return outputs if isinstance(outputs, list) else []
 
     def call(self, name, args, kwargs, helpers, timeout):
-        """Call the student's ``name``: ``("returned", value)`` or ``("raised", ename, evalue, where)``.
+        """Call the student's ``name``: ``("returned", value, changed)`` or ``("raised", ename, evalue, where)``.
+
+        ``changed`` lists the arguments the call changed in place (keyword names, ``#0`` for positional
+        ones): the student's copies changed, the grader's stay as they were.
 
         ``helpers`` ({name: function}) are bound in the student's namespace for the call, each
         running here. Raises :class:`Stopped`.
         """
         reply = self._request({"op": "call", "name": name, "args": list(args), "kwargs": dict(kwargs),
                                "helpers": sorted(helpers)}, timeout, helpers, ("returned", "raised"),
-                              what=f"{name}(...)")
+                              what="it")
         if reply["op"] == "returned":
-            return ("returned", reply.get("value"))
+            changed = reply.get("changed")
+            changed = tuple(c for c in changed if isinstance(c, str))[:100] if isinstance(changed, list) else ()
+            return ("returned", reply.get("value"), changed)
         text = lambda key, limit: str(reply.get(key, ""))[:limit]  # noqa: E731
         return ("raised", text("ename", 100) or "Exception", text("evalue", 2000), text("where", 300))
 
@@ -88,7 +93,7 @@ class Session:
                 self.sandbox.channel.send(self._callback(reply, helpers), deadline)
         except ChannelTimeout:
             self._stop()
-            raise Stopped(f"{what} was still running after {timeout:g} s, so it was stopped "
+            raise Stopped(f"{what} was still running after {round(timeout, 1):g} s, so it was stopped "
                           "(look for an endless loop, or a loop that waits for something that never comes)",
                           "timeout") from None
         except ChannelClosed:
@@ -97,11 +102,11 @@ class Session:
             if memory:
                 raise Stopped(f"{what} used more than the {self.sandbox.limits.memory_mb} MB of memory a "
                               "graded notebook may use, so it was stopped", "memory") from None
-            raise Stopped(f"the Python process running {what} died (os._exit, a crash, or running out "
-                          "of memory), so it was stopped", "died") from None
+            raise Stopped("the Python process running your code died (os._exit, a crash, or running out of "
+                          "memory)", "died") from None
         except WireError as error:
             self._stop()
-            raise Stopped(f"the process running {what} sent something the grader cannot read ({error}), "
+            raise Stopped(f"the process running your code sent something the grader cannot read ({error}), "
                           "so it was stopped", "garbled") from None
 
     def _callback(self, message, helpers):

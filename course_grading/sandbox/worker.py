@@ -314,6 +314,44 @@ def _display(*objects, **kwargs):
 # The worker
 # --------------------------------------------------------------------------
 
+def _snapshots(args, kwargs):
+    """Copies of the array and list arguments, to tell afterwards which ones a call changed in place."""
+    import copy
+
+    import numpy as np
+
+    shots = {}
+    for key, value in [*((f"#{i}", a) for i, a in enumerate(args)), *kwargs.items()]:
+        if isinstance(value, np.ndarray):
+            shots[key] = value.copy()
+        elif isinstance(value, list):
+            try:
+                shots[key] = copy.deepcopy(value)
+            except Exception:  # noqa: BLE001
+                pass
+    return shots
+
+
+def _changed(before, args, kwargs):
+    """Names (``#0`` for a positional argument) of the arguments the call changed in place."""
+    import numpy as np
+
+    now = {**{f"#{i}": a for i, a in enumerate(args)}, **kwargs}
+    changed = []
+    for key, old in before.items():
+        new = now[key]
+        try:
+            if isinstance(old, np.ndarray):
+                same = new.shape == old.shape and bool(np.array_equal(new, old, equal_nan=old.dtype.kind in "fc"))
+            else:
+                same = bool(new == old)
+        except Exception:  # noqa: BLE001
+            same = False
+        if not same:
+            changed.append(key)
+    return changed
+
+
 class Worker:
     def __init__(self, channel, settings):
         self.channel = channel
@@ -393,6 +431,7 @@ class Worker:
         saved = {helper: self.ns.get(helper, _MISSING) for helper in helpers}
         for helper in helpers:
             self.ns[helper] = _Served(self, helper)
+        before = _snapshots(args, kwargs)
         try:
             with _redirected(_Outputs(False, 0)):
                 value = function(*args, **kwargs)
@@ -405,7 +444,7 @@ class Worker:
                     self.ns.pop(helper, None)
                 else:
                     self.ns[helper] = previous
-        return {"op": "returned", "value": value}
+        return {"op": "returned", "value": value, "changed": _changed(before, args, kwargs)}
 
     # -- the loop ---------------------------------------------------------------------------
 

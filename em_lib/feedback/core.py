@@ -186,7 +186,7 @@ def check(fn, kwargs, reference, mistakes=(), what=None, rtol=RTOL, atol=ATOL):
     # mistakes are evaluated on.
     given = {name: _copy(value) for name, value in kwargs.items()}
     got = call_learner(fn, given, what)
-    changed = [name for name in kwargs if not _unchanged(given[name], kwargs[name])]
+    changed = [name for name in kwargs if changed_in_place(fn, name, given[name], kwargs[name])]
     note = (
         f" (Your function also changed its input {', '.join(changed)} in place, e.g. with -= or **=; "
         "compute new arrays instead, so the caller's data stay as they were.)"
@@ -201,6 +201,12 @@ def _copy(value):
         return copy.deepcopy(value)
     except Exception:
         return value
+
+
+def changed_in_place(fn, name, after, before):
+    """True when the call of ``fn`` changed its argument ``name`` in place: ``after`` differs from
+    ``before``, or (graded, where the learner's code works on its own copies) the grader says so."""
+    return name in getattr(fn, "changed_in_place", ()) or not _unchanged(after, before)
 
 
 def _unchanged(after, before):
