@@ -14,6 +14,8 @@ import json
 import re
 from pathlib import Path
 
+from nbformat.v4 import new_code_cell
+
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
@@ -116,3 +118,30 @@ def auto_total(grades, source_notebook):
     scored = sum((grades[g][0] or 0.0) for g in auto_ids)
     possible = sum(grades[g][1] for g in auto_ids)
     return scored, possible
+
+
+def with_extra_cell(notebook, after_grade_id, source):
+    """``notebook`` with a code cell the student added just after the cell ``after_grade_id``."""
+    notebook = copy.deepcopy(notebook)
+    index = next(i for i, c in enumerate(notebook["cells"]) if _nbgrader(c).get("grade_id") == after_grade_id)
+    notebook["cells"].insert(index + 1, dict(new_code_cell(source)))
+    return notebook
+
+
+def hidden_lines(source_notebook, release_notebook):
+    """Every non-blank line inside a BEGIN/END HIDDEN TESTS region of the source that the release does not show.
+
+    (A hidden line may repeat a visible one, e.g. ``with feedback.using_reference(...):``.)
+    """
+    visible = "\n".join(_source(cell) for cell in release_notebook["cells"])
+    lines = []
+    for cell in source_notebook["cells"]:
+        inside = False
+        for line in _source(cell).splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and line.strip() and line.strip() not in visible:
+                lines.append(line.strip())
+    return lines

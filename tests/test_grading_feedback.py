@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 import pytest
 
 from course import notebook_path, read_notebook
-from submissions import Course, _source
+from submissions import Course, hidden_lines
 
 A = "01_latent_variables"
 
@@ -56,25 +56,6 @@ def _page_text(page):
     return "".join(parser.parts)
 
 
-def _hidden_lines(source_notebook, release_notebook):
-    """Every non-blank line inside a BEGIN/END HIDDEN TESTS region of the source that the release does not show.
-
-    (A hidden line may repeat a visible one, e.g. ``with feedback.using_reference(...):``.)
-    """
-    visible = "\n".join(_source(cell) for cell in release_notebook["cells"])
-    lines = []
-    for cell in source_notebook["cells"]:
-        inside = False
-        for line in _source(cell).splitlines():
-            if "BEGIN HIDDEN TESTS" in line:
-                inside = True
-            elif "END HIDDEN TESTS" in line:
-                inside = False
-            elif inside and line.strip() and line.strip() not in visible:
-                lines.append(line.strip())
-    return lines
-
-
 @pytest.fixture(scope="module")
 def feedback(tmp_path_factory):
     course = Course(tmp_path_factory.mktemp("course"))
@@ -96,7 +77,7 @@ def test_the_submission_is_partly_wrong_and_no_output_quotes_a_hidden_line(feedb
     autograded = read_notebook(notebook_path(course.root / "autograded" / "learner", A))
     outputs = json.dumps([c.get("outputs", []) for c in autograded["cells"]])
     assert "K = 3" in outputs  # the hidden check's message: what it used, in words
-    shown = [line for line in _hidden_lines(course.source(A), course.release(A)) if line in outputs]
+    shown = [line for line in hidden_lines(course.source(A), course.release(A)) if line in outputs]
     assert not shown, shown
 
 
@@ -120,7 +101,7 @@ def test_the_feedback_explains_the_failed_visible_test(feedback):
 
 def test_the_feedback_shows_no_hidden_test(feedback):
     course, page = feedback
-    hidden = _hidden_lines(course.source(A), course.release(A))
+    hidden = hidden_lines(course.source(A), course.release(A))
     assert hidden
     text = _page_text(page)
     for where in (page, html.unescape(page), text):
