@@ -69,7 +69,7 @@ class Opaque:
 def _little(array):
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
-    return np.ascontiguousarray(array)
+    return array if array.flags.c_contiguous else array.copy(order="C")   # (ascontiguousarray makes 0-d 1-d)
 
 
 def _describe(value):
@@ -81,7 +81,7 @@ def _describe(value):
 
 def encode(value, buffers, depth=0):
     """``value`` as JSON-ready data; array bytes are appended to ``buffers`` (a list)."""
-    if depth > MAX_DEPTH:
+    if depth >= MAX_DEPTH:
         return {"opaque": "a value nested too deeply"}
     kind = type(value)
     if value is None or kind is bool or kind is str:
