@@ -134,6 +134,7 @@ class _Space:
         self.session = None
         self.done = []          # student steps run so far (replayed after a restart)
         self.test_deadline = None  # while a test runs: its calls share one cell's time
+        self.test_stopped = False  # a call of the running test hung, crashed or ran out of memory
 
     def _new_session(self):
         return Session(self.options.kind, self.plan.worker_settings, self.plan.served, self.options.limits,
@@ -252,6 +253,7 @@ class LearnerFunction:
         try:
             outcome = self._space.call(self.__name__, args, kwargs, self._helpers())
         except Stopped as stop:
+            self._space.test_stopped = True
             raise LearnerFailure(self.__name__, f"did not finish: {stop.reason}", stopped=True) from None
         if outcome[0] == "returned":
             self.changed_in_place = outcome[2]
@@ -332,12 +334,13 @@ class _TrustedTests:
         printed = io.StringIO()
         outputs = []
         space.test_deadline = time.monotonic() + space.options.cell_timeout
+        space.test_stopped = False
         try:
             with contextlib.redirect_stdout(printed), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 exec(compile(step.source, filename, "exec"), namespace)
         except AssertionError as exc:
-            verdict = Verdict(False, "fail", str(exc))
+            verdict = Verdict(False, "stopped" if space.test_stopped else "fail", str(exc))
             error = _error("AssertionError", str(exc))
         except LearnerFailure as exc:
             message = f"{exc.function}(...) {exc.learner_explanation}"
