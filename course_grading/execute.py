@@ -187,5 +187,6 @@ class SandboxedExecute(NbGraderPreprocessor):
                 steps.append(runner.Step(index, "student", source, f"cell {index + 1}"))
         served = _served(assignment)
         settings = {"hidden": list(launch.HIDDEN_MODULES),
-                    "served": {"em_lib": sorted(name.partition(".")[2] for name in served)} if served else {}}
+                    "served": {"em_lib": sorted(name.partition(".")[2] for name in served)} if served else {},
+                    "lazy": ["matplotlib.pyplot"]}
         return runner.Plan(steps, _source(setup), tuple(exercises), served, settings)

@@ -245,7 +245,23 @@ def _etc_files(directory):
     return etc
 
 
-def bwrap_command(worker_args, limits, protect=(), hide_modules=HIDDEN_MODULES, etc_dir=None, as_root=None):
+MATPLOTLIB_CACHE = "/sandbox-matplotlib-fontlist.json"
+
+
+def matplotlib_font_cache():
+    """The grader's matplotlib font list file, if matplotlib has made one here (else None)."""
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is None:
+        return None
+    try:
+        found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-v*.json"))
+    except Exception:  # noqa: BLE001 (no cache directory: nothing to share)
+        return None
+    return found[-1] if found else None
+
+
+def bwrap_command(worker_args, limits, protect=(), hide_modules=HIDDEN_MODULES, etc_dir=None, as_root=None,
+                  font_cache=None):
     """The ``bwrap ... -- [setpriv ...] python worker.py ...`` command line."""
     as_root = os.geteuid() == 0 if as_root is None else as_root
     scratch = str(limits.scratch_mb << 20)
@@ -285,6 +301,8 @@ def bwrap_command(worker_args, limits, protect=(), hide_modules=HIDDEN_MODULES, 
                 cmd += ["--perms", "0755", "--tmpfs", path]
             else:
                 cmd += ["--ro-bind", "/dev/null", path]
+    if font_cache is not None:
+        cmd += ["--ro-bind", str(font_cache), MATPLOTLIB_CACHE]
     cmd += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", str(WORKER_DIR), "/sandbox",
             "--dev", "/dev", "--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm",
             "--proc", "/proc",
@@ -324,6 +342,10 @@ class Sandbox:
         self.directory = tempfile.mkdtemp(prefix="course-sandbox-")
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        font_cache = matplotlib_font_cache()
+        if font_cache is not None:
+            settings = {**settings, "matplotlib_cache": {
+                "path": str(font_cache) if kind == "none" else MATPLOTLIB_CACHE, "name": font_cache.name}}
         args = [str(to_worker_r), str(from_worker_w), json.dumps(settings)]
         env = dict(_ENVIRONMENT)
         if kind == "none":
@@ -337,7 +359,8 @@ class Sandbox:
             env.update(HOME="/scratch", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
             etc = _etc_files(self.directory)
             os.chmod(self.directory, 0o755)
-            command = bwrap_command(args, limits, protect=protect, etc_dir=etc, as_root=(kind == "bubblewrap-root"))
+            command = bwrap_command(args, limits, protect=protect, etc_dir=etc, as_root=(kind == "bubblewrap-root"),
+                                    font_cache=font_cache)
             cwd = "/"
             self.cgroups = Cgroups.create(limits) if kind == "bubblewrap-root" else None
         cgroups = self.cgroups
