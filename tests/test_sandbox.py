@@ -349,7 +349,7 @@ def test_what_a_call_prints_or_warns_is_dropped_and_its_value_comes_back_as_plai
             return np.asarray(x) * 2, {"n": len(x)}
         import numpy as np
         """)
-    status, result = box.call("shout", [np.array([1.0, 2.0])], {}, {}, 10)
+    status, result, _ = box.call("shout", [np.array([1.0, 2.0])], {}, {}, 10)
     assert status == "returned"
     array, info = result
     assert isinstance(array, np.ndarray) and array.tolist() == [2.0, 4.0] and info == {"n": 2}
@@ -357,10 +357,18 @@ def test_what_a_call_prints_or_warns_is_dropped_and_its_value_comes_back_as_plai
 
 def test_objects_that_are_not_plain_data_arrive_as_a_description(box):
     run(box, "class Sneaky:\n    def __eq__(self, other):\n        return True\ndef make():\n    return Sneaky(), (i for i in [])")
-    status, (sneaky, generator) = box.call("make", [], {}, {}, 10)
+    status, (sneaky, generator), _ = box.call("make", [], {}, {}, 10)
     assert status == "returned"
     assert type(sneaky).__name__ == "Opaque" and sneaky.description == "a Sneaky object"
     assert generator.description == "a generator object"
+
+
+def test_an_argument_changed_in_place_is_reported_and_the_graders_copy_is_not_changed(box):
+    run(box, "def shift(a, b):\n    a -= 1\n    b.append(3)\n    return 0")
+    a, b = np.zeros(2), [1]
+    status, value, changed = box.call("shift", [a], {"b": b}, {}, 10)
+    assert (status, value, changed) == ("returned", 0, ("#0", "b"))
+    assert a.tolist() == [0.0, 0.0] and b == [1]
 
 
 def test_served_references_and_helpers_run_in_the_grader(box):
@@ -374,9 +382,9 @@ def test_served_references_and_helpers_run_in_the_grader(box):
         import em_lib
         """)
     args = [np.array([170.0, 160.0]), np.array([0.5, 0.5]), np.array([175.0, 161.0]), np.array([56.0, 49.0])]
-    status, got = box.call("via_em_lib", args, {}, {}, 10)
+    status, got, _ = box.call("via_em_lib", args, {}, {}, 10)
     assert status == "returned" and np.allclose(got, em_lib.log_joint(*args))
-    status, got = box.call("via_helper", [np.arange(3.0)], {}, {"helper": lambda x: x * 10}, 10)
+    status, got, _ = box.call("via_helper", [np.arange(3.0)], {}, {"helper": lambda x: x * 10}, 10)
     assert status == "returned" and got.tolist() == [1.0, 11.0, 21.0]
     # the helper exists only during the call that was given it
     status, ename, evalue, where = box.call("via_helper", [np.arange(3.0)], {}, {}, 10)
