@@ -11,7 +11,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 # JupyterLab refuses to run as root unless told; containers and CI run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test bench bench-grade release execute clean
+.PHONY: install sandbox-tools lab test bench bench-grade release execute clean
 
 install: $(VENV)/.installed
 
@@ -21,18 +21,30 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+# Grading runs students' code in bubblewrap (see docs/instructors.md). As root on Debian or
+# Ubuntu (CI, a grading server) it is installed here; elsewhere the line says what to do.
+sandbox-tools:  ## bubblewrap, the sandbox grading runs students' code in
+	@command -v bwrap >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing bubblewrap (grading runs students' code in it)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+		else \
+			echo "NOTE: bubblewrap (bwrap) is not installed: grading would run students' code unprotected and the"; \
+			echo "      sandbox tests fail. Install it: sudo apt-get install bubblewrap (Fedora: dnf install bubblewrap)."; \
+		fi; }
+
 lab: install  ## JupyterLab on the course; `make lab PORT=8899` for another port
 	@echo "Starting JupyterLab on port $(PORT); open the http://127.0.0.1:$(PORT)/lab?token=... URL printed below."
 	jupyter lab --no-browser $(ALLOW_ROOT) --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR)
 
-test: install  ## the whole suite: unit and property tests, nbval on solutions/, grading
+test: install sandbox-tools  ## the whole suite: unit and property tests, nbval on solutions/, grading
 	python -m pytest
 
 bench: install  ## em_lib against scikit-learn, side by side, one BLAS thread
 	python benchmarks/bench_em.py
 
-bench-grade: install  ## autograde a synthetic class of 50 students; seconds per notebook
+bench-grade: install sandbox-tools  ## autograde a synthetic class of 50 students; seconds per notebook
 	python benchmarks/bench_grade.py
 
 execute: install  ## run every solution notebook top to bottom and store its outputs

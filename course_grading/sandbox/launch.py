@@ -325,9 +325,26 @@ class SandboxError(Exception):
     """The sandbox could not be started."""
 
 
-def _rlimits(limits, cgroups):
+def _processes_of(uid):
+    """How many processes ``uid`` runs now (RLIMIT_NPROC counts them all)."""
+    count = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("Uid:"):
+                        count += line.split()[1] == str(uid)
+                        break
+            except OSError:
+                pass
+    return count
+
+
+def _rlimits(limits, cgroups, nproc):
     address = limits.address_space_mb or limits.memory_mb + 2048
     resource.setrlimit(resource.RLIMIT_AS, (address << 20, address << 20))
+    if nproc is not None:  # no pids cgroup: RLIMIT_NPROC, counted over the sandbox user's processes
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.scratch_mb << 20, limits.scratch_mb << 20))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
@@ -364,11 +381,15 @@ class Sandbox:
             cwd = "/"
             self.cgroups = Cgroups.create(limits) if kind == "bubblewrap-root" else None
         cgroups = self.cgroups
+        nproc = None
+        if cgroups is None:
+            runs_as = NOBODY if kind == "bubblewrap-root" else os.getuid()
+            nproc = _processes_of(runs_as) + limits.processes
 
         def prepare():  # in the child, before exec
             if cgroups is not None:
                 cgroups.enter()
-            _rlimits(limits, cgroups)
+            _rlimits(limits, cgroups, nproc)
 
         try:
             self.process = subprocess.Popen(
