@@ -275,10 +275,12 @@ def test_the_catalogue_has_every_kind_of_attack_the_issue_names():
         assert any(kind in name for name in names), kind
 
 
-def test_an_attack_built_on_a_wrong_answer_is_graded_like_it(graded):
+def test_patches_beside_a_wrong_answer_leave_it_graded_as_it_is(graded):
+    """Cells that patch numpy, builtins, em_lib or the checks change nothing: the wrong answer keeps exactly
+    the points it earns without them (the shape point), no more and no fewer."""
     course = graded[0]
     for attack in ATTACKS:
-        if attack.base in ("wrong", "shape_only"):
+        if attack.base in ("wrong", "shape_only") and not attack.answers:
             assert _scores(course, A01, attack.student) == _scores(course, A01, f"base_{attack.base}"), attack.name
 
 
