@@ -3,8 +3,11 @@
 nbgrader's ``generate_feedback`` renders the autograded notebook, and that
 notebook's test cells hold the hidden tests (autograde puts them back to run
 them). nbgrader's ``ClearHiddenTests`` removes the ``### BEGIN HIDDEN TESTS``
-regions from the cell sources, but a failing test's traceback still quotes the
-hidden lines (IPython prints the source around the failing line).
+regions from the cell sources. The course's tests run in the grader
+(``runner``), whose error outputs hold only the check's message; a notebook
+autograded by plain nbgrader, in a kernel, would also have tracebacks that quote
+the hidden lines (IPython prints the source around the failing line), so this
+cuts those too.
 
 ``HideHiddenTests`` (``GenerateFeedback.preprocessors``, after ``GetGrades``):
 
