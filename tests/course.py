@@ -4,8 +4,11 @@ Shared by the release, notebook and grading tests.
 """
 
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
 from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
@@ -49,3 +52,12 @@ def copy_course(destination):
 def nbgrader_config(course_root):
     """The Config that `nbgrader` would load from ``course_root/nbgrader_config.py``."""
     return PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+
+
+def stop_server(process):
+    """End a server started with ``start_new_session=True``, and everything it started."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)

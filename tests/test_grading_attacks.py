@@ -97,6 +97,21 @@ def _sandbox_processes():
     return found, cgroups
 
 
+def _snapshot(course):
+    """What no attack may change: the early student's grades, the gradebook's record of the course, the
+    course's files, the grader's code and the installed packages."""
+    db = course.root / "gradebook.db"
+    site_packages = [p for p in sys.path if p.endswith("site-packages")]
+    return {
+        "early student": _student_rows(db, EARLY),
+        "definitions": _definitions(db),
+        "course files": _fingerprint_files(course.root / "solutions", course.root / "notebooks",
+                                           course.root / "nbgrader_config.py"),
+        "grader code": _fingerprint_files(ROOT / "em_lib", ROOT / "course_grading", ROOT / "nbgrader_config.py"),
+        "installed packages": _fingerprint_files(*site_packages, stat_only=True),
+    }
+
+
 def _nbgrader(course, *args):
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course.root, capture_output=True, text=True)
 
@@ -132,21 +147,12 @@ def _attack_notebook(course, attack):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = Course(tmp_path_factory.mktemp("attacked"))
-    db = course.root / "gradebook.db"
     for assignment in ASSIGNMENTS:
         course.release(assignment)
         course.submit(EARLY, assignment, course.filled(assignment))
         early = _nbgrader(course, "autograde", assignment, "--student", EARLY)
         assert early.returncode == 0, early.stderr[-3000:]
-    site_packages = [p for p in sys.path if p.endswith("site-packages")]
-    before = {
-        "early student": _student_rows(db, EARLY),
-        "definitions": _definitions(db),
-        "course files": _fingerprint_files(course.root / "solutions", course.root / "notebooks",
-                                           course.root / "nbgrader_config.py"),
-        "grader code": _fingerprint_files(ROOT / "em_lib", ROOT / "course_grading", ROOT / "nbgrader_config.py"),
-        "installed packages": _fingerprint_files(*site_packages, stat_only=True),
-    }
+    before = _snapshot(course)
     for assignment in ASSIGNMENTS:
         for base, per_assignment in BASES.items():
             if assignment in per_assignment:
@@ -161,14 +167,7 @@ def graded(tmp_path_factory):
     elapsed = time.monotonic() - started
     feedback = {assignment: _nbgrader(course, "generate_feedback", assignment) for assignment in ASSIGNMENTS}
     time.sleep(4)  # time for anything an attack left running to act, were it still running
-    after = {
-        "early student": _student_rows(db, EARLY),
-        "definitions": _definitions(db),
-        "course files": _fingerprint_files(course.root / "solutions", course.root / "notebooks",
-                                           course.root / "nbgrader_config.py"),
-        "grader code": _fingerprint_files(ROOT / "em_lib", ROOT / "course_grading", ROOT / "nbgrader_config.py"),
-        "installed packages": _fingerprint_files(*site_packages, stat_only=True),
-    }
+    after = _snapshot(course)
     return course, runs, feedback, before, after, elapsed
 
 

@@ -7,7 +7,6 @@ reach it, and the sandbox must work from it.
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from course import notebook_path
+from course import notebook_path, stop_server
 from submissions import Course, auto_total
 
 A = "01_latent_variables"
@@ -68,11 +67,7 @@ def formgrader(tmp_path_factory):
                                                 "POST")[1]) for student in ("solver", "blank")}
         yield course, results, private / "server.log"
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_server(server)
         log.close()
 
 

@@ -2,13 +2,12 @@
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
 import urllib.request
 
-from course import ROOT
+from course import ROOT, stop_server
 
 
 def _free_port():
@@ -52,8 +51,4 @@ def test_make_lab_serves_the_course_and_prints_its_url(tmp_path):
         status, _ = _get(f"{base}/formgrader", token)
         assert status == 200, "nbgrader's formgrader is not served"
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_server(server)

@@ -50,13 +50,61 @@ class Mistake:
     answer: Callable[..., Any]
 
 
+#: What may stand for a real number inside a list (NumPy makes such a list an object array when
+#: an int is too large for int64).
+_REAL_NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
+
+
+def as_real_array(value):
+    """``value`` as a float64 array, or None when it is not real numbers.
+
+    A learner's function may return anything; graded, it comes back from the sandbox as plain
+    data (see ``course_grading.sandbox.wire``). Numbers, NumPy arrays and (nested) lists of
+    numbers are converted as ``np.asarray(value, dtype=float)`` converts them. None is not a
+    number, nor is text (even "1.5"), an ``Opaque`` stand-in, a dict, a ragged or too deeply
+    nested list, an int too large for a float64, or a complex number whose imaginary part is
+    not 0 (complex numbers with imaginary part 0 are their real part, as NumPy's cast has it).
+    Never raises.
+    """
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind == "c":
+            if np.any(raw.imag != 0):
+                return None
+            raw = raw.real
+        elif raw.dtype.kind == "O":
+            # an object array of the learner's own (in the notebook) is cast as the wire casts it;
+            # a list becomes one when it holds something else than numbers, or a huge int
+            if not isinstance(value, np.ndarray) and not all(isinstance(v, _REAL_NUMBERS) for v in raw.reshape(-1)):
+                return None
+        elif raw.dtype.kind not in "biuf":
+            return None  # text, bytes, dates
+        return raw.astype(np.float64)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return None
+
+
+def _is_complex(value):
+    """True when ``value`` holds complex numbers with an imaginary part that is not 0."""
+    try:
+        raw = np.asarray(value)
+        return raw.dtype.kind == "c" and bool(np.any(raw.imag != 0))
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return False
+
+
+def shape_of(value):
+    """``np.shape(value)``, or None when ``value`` has no shape (a ragged or too deeply nested list)."""
+    try:
+        return np.shape(value)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return None
+
+
 def _as_array(value):
     if isinstance(value, tuple):
         return tuple(_as_array(v) for v in value)
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
+    return as_real_array(value)
 
 
 def close(got, expected, rtol=RTOL, atol=ATOL):
@@ -81,7 +129,13 @@ def kind_of(value):
     """What ``value`` is, in a few words: ``str``, ``list``, or the grader's description of a value
     that could not cross from the sandbox (``a generator object``)."""
     description = getattr(value, "description", None) if type(value).__name__ == "Opaque" else None
-    return description if isinstance(description, str) else type(value).__name__
+    if isinstance(description, str):
+        return description
+    if type(value) is int and abs(value) > sys.float_info.max:
+        return "an int too large for a float"
+    if isinstance(value, np.ndarray) and value.dtype.kind == "c":
+        return "ndarray of complex numbers"
+    return type(value).__name__
 
 
 def describe_difference(got, expected, what):
@@ -97,6 +151,12 @@ def describe_difference(got, expected, what):
                 return describe_difference(g, e, f"item {i} returned by {what}")
         return f"{what} is correct"
     g, e = _as_array(got), np.asarray(expected, dtype=np.float64)
+    if g is None and _is_complex(got):
+        return (
+            f"{what} should be real numbers, got complex numbers (an imaginary part is not 0): in Python a "
+            "power of a negative number, such as (-2.0) ** 0.5, is complex; so is np.emath.sqrt or np.emath.log "
+            "of one"
+        )
     if g is None or isinstance(g, tuple):
         return f"{what} should be numeric, got {kind_of(got)}"
     if g.shape != e.shape:
@@ -141,16 +201,31 @@ def call_learner(fn, kwargs, what):
                 result = fn(**kwargs)
     except NotImplementedError:
         raise AssertionError(f"{what} is not written yet: replace `raise NotImplementedError()` with your code") from None
-    except AssertionError:
-        raise
+    except AssertionError as exc:
+        if _text_of(exc).strip():
+            raise  # an assert of the learner's, with its words, or a check's own failure (a wrapper's)
+        raise AssertionError(f"{what} raised AssertionError (an `assert` in your code failed, with no message)") from exc
     except Exception as exc:  # the learner's code may raise anything
-        explanation = getattr(exc, "learner_explanation", None)  # the grader's words (course_grading.runner)
-        if explanation:
+        try:
+            explanation = getattr(exc, "learner_explanation", None)  # the grader's words (course_grading.runner)
+        except Exception:
+            explanation = None
+        if isinstance(explanation, str) and explanation:
             raise AssertionError(f"{what} {explanation}") from None
-        raise AssertionError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+        text = _text_of(exc)
+        raise AssertionError(f"{what} raised {type(exc).__name__}" + (f": {text}" if text else "")) from exc
     if watch is not None and watch.seen:
         raise AssertionError(watch.message())
     return result
+
+
+def _text_of(exc):
+    """``str(exc)``, or "" when the exception cannot be printed (its ``__str__`` raises)."""
+    try:
+        text = str(exc)
+    except Exception:
+        return ""
+    return text if isinstance(text, str) else ""
 
 
 def judge(inputs, answer, reference, mistakes=(), what="the result", rtol=RTOL, atol=ATOL, note=""):

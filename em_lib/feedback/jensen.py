@@ -15,7 +15,7 @@ import numpy as np
 from ..bound import elbo, jensen_gap
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import log_joint
-from .core import Mistake, call_learner, check, close, kind_of, run_self_check
+from .core import Mistake, as_real_array, call_learner, check, close, kind_of, run_self_check, shape_of
 
 # --------------------------------------------------------------------------
 # Inputs of the visible checks (the notebook uses the same ones).
@@ -62,10 +62,7 @@ def _nan_pattern_matches(got, wrong):
 def _check(fn, kwargs, reference, mistakes, what):
     """``core.check``, calling the learner once, with NaN answers matched to their mistake."""
     got = call_learner(fn, kwargs, what)
-    try:
-        as_float = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        as_float = None
+    as_float = as_real_array(got)
     if as_float is not None and np.isnan(as_float).any():
         for mistake in mistakes:
             try:
@@ -157,10 +154,13 @@ def _jensen_gap_sign(fn, values, q, what=None):
     kwargs = _jensen_inputs(values, q)
     what = what or f"jensen_gap(values, q) with K = {kwargs['values'].size}"
     got = call_learner(fn, kwargs, what)
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
-        raise AssertionError(f"{what} should return one number, got {kind_of(got)} of shape {np.shape(got)}") from None
+    number = as_real_array(got)
+    if number is None or number.ndim != 0:
+        shape = shape_of(got)
+        raise AssertionError(
+            f"{what} should return one number, got {kind_of(got)}" + (f" of shape {shape}" if shape is not None else "")
+        )
+    value = float(number)
     if not np.isfinite(value):
         raise AssertionError(f"{what} should be finite for positive values, got {value}")
     if value < -1e-12:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import LOG_2PI, log_joint, log_likelihood, logsumexp_rows
-from .core import Mistake, call_learner, check, describe_difference, kind_of, run_self_check
+from .core import Mistake, as_real_array, call_learner, check, describe_difference, kind_of, run_self_check, shape_of
 from .namespace import blame, using_reference  # noqa: F401  (using_reference: for the graded cells)
 
 
@@ -172,7 +172,7 @@ def _log_joint_shape(fn, x, weights, means, variances, what=None):
     what = what or _describe_inputs("log_joint", **kwargs)
     got = call_learner(fn, kwargs, what)
     expected = (kwargs["x"].size, kwargs["weights"].size)
-    shape = np.shape(got)
+    shape = shape_of(got)  # None for a ragged list: no shape at all
     if shape != expected:
         if shape == expected[::-1]:
             raise AssertionError(f"{what} is not right. {LOG_JOINT_MISTAKES[-1].explanation}")
@@ -294,15 +294,16 @@ def _log_likelihood_number(fn, x, weights, means, variances, what=None):
     kwargs = _inputs(x, weights, means, variances)
     what = what or _describe_inputs("log_likelihood", **kwargs)
     got = call_learner(fn, kwargs, what)
-    if np.ndim(got) != 0:
+    shape = shape_of(got)
+    if shape is not None and shape != ():
         raise AssertionError(
-            f"{what} is not right: it should return one number, got shape {np.shape(got)}. "
+            f"{what} is not right: it should return one number, got shape {shape}. "
             "The log-likelihood sums log p(x_i) over all the samples."
         )
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
-        raise AssertionError(f"{what} should return a number, got {kind_of(got)}") from None
+    number = as_real_array(got)
+    if number is None or shape is None:
+        raise AssertionError(f"{what} should return a number, got {kind_of(got)}")
+    value = float(number)
     if not np.isfinite(value):
         raise AssertionError(
             f"{what} is not right: it returned {value}. On these heights every log p(x_i) is finite."

@@ -22,7 +22,7 @@ import numpy as np
 from .. import datasets as _datasets
 from ..mixture_nd import kmeans_step as reference_kmeans_step
 from ..mixture_nd import n_params as reference_n_gmm_params
-from .core import Mistake, changed_in_place, check, run_self_check
+from .core import Mistake, as_real_array, changed_in_place, check, run_self_check
 
 # --------------------------------------------------------------------------
 # n_gmm_params
@@ -233,8 +233,8 @@ def check_kmeans_step(fn, X, centres):
                 "build the new centres in a new array, e.g. centres.copy()"
             )
         if isinstance(result, (tuple, list)) and len(result) == 2:
-            new = np.asarray(result[1], dtype=float) if np.ndim(result[1]) == 2 else None
-            if new is not None and np.isnan(new).any():
+            new = as_real_array(result[1])
+            if new is not None and new.ndim == 2 and np.isnan(new).any():
                 raise AssertionError(
                     f"{what} is not right. {EMPTY_CENTRE_NAN}"
                 )

@@ -27,7 +27,7 @@ from ..mixture1d import log_likelihood
 from ..mixture1d import m_step as reference_m_step
 from ..mixture1d import posterior as reference_posterior
 from ..bound import elbo
-from .core import Mistake, call_learner, check, close, kind_of, run_self_check
+from .core import Mistake, as_real_array, call_learner, check, close, kind_of, run_self_check
 from .namespace import blame, using_reference
 from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_like_checks, rows_sum_to_one
 
@@ -199,11 +199,8 @@ def check_m_step(fn, parts=("weights", "means", "variances"), **inputs):
 
 def _own_means(got, K):
     """The learner's means as a finite (K,) float array, or None when they are not one."""
-    try:
-        means = np.asarray(got[1], dtype=float)
-    except (TypeError, ValueError):
-        return None
-    if means.shape != (K,) or not np.isfinite(means).all():
+    means = as_real_array(got[1])
+    if means is None or means.shape != (K,) or not np.isfinite(means).all():
         return None
     return means
 
@@ -221,7 +218,8 @@ def _check_variances(got, expected, inputs, what):
     if means is None or close(means, expected[1]):
         check(lambda **kw: got[2], inputs, lambda **kw: expected[2], VARIANCES_MISTAKES, what=what)
         return
-    around_own = _scatter(x, resp, means) / counts
+    with np.errstate(all="ignore"):  # means far out (1e200): their scatter overflows to inf, a wrong answer
+        around_own = _scatter(x, resp, means) / counts
     if close(got[2], expected[2]):
         return
     mistakes = tuple(
@@ -251,13 +249,14 @@ M_STEP_INPUTS = {
 
 def _weights_sum_to_one(fn):
     weights, _, _ = _learner_m_step(fn, M_STEP_INPUTS["heights"])
-    try:
-        total = float(np.sum(np.asarray(weights, dtype=float)))
-    except (TypeError, ValueError):
-        raise AssertionError(f"the weights should be a NumPy array, got {kind_of(weights)}") from None
+    array = as_real_array(weights)
+    if array is None:
+        raise AssertionError(f"the weights should be a NumPy array, got {kind_of(weights)}")
+    with np.errstate(all="ignore"):
+        total = float(np.sum(array))
     K = M_STEP_INPUTS["heights"]["resp"].shape[1]
-    if np.shape(weights) != (K,):
-        raise AssertionError(f"the weights should have shape (K,) = ({K},), got {np.shape(weights)}. {_WRONG_AXIS}")
+    if array.shape != (K,):
+        raise AssertionError(f"the weights should have shape (K,) = ({K},), got {array.shape}. {_WRONG_AXIS}")
     if not abs(total - 1.0) < 1e-9:
         raise AssertionError(
             f"the weights sum to {total:.6g}, not 1: pi_k = N_k / n, and sum_k N_k = n because each "
@@ -509,17 +508,20 @@ FIT_EM_INPUTS = {
 
 
 def _history(fn, inputs):
-    got = call_learner(fn, inputs, "fit_em(...)")
+    return _history_of(call_learner(fn, inputs, "fit_em(...)"), inputs)
+
+
+def _history_of(got, inputs):
+    """The history in the answer ``got`` of fit_em, as a float array of shape (n_iter,); else what is wrong."""
     n_iter = inputs["n_iter"]
     if not isinstance(got, (tuple, list)) or len(got) != 4:
         raise AssertionError(
             "fit_em(...) should return a tuple (weights, means, variances, log_likelihoods), got "
             f"{kind_of(got)}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
         )
-    try:
-        history = np.asarray(got[3], dtype=float)
-    except (TypeError, ValueError):
-        raise AssertionError(f"log_likelihoods should be numbers, got {kind_of(got[3])}") from None
+    history = as_real_array(got[3])
+    if history is None:
+        raise AssertionError(f"log_likelihoods should be numbers, got {kind_of(got[3])}")
     if history.shape != (n_iter,):
         for mistake in FIT_EM_MISTAKES[1:4]:
             if close(got, mistake.answer(**inputs)):
@@ -533,10 +535,12 @@ def _history(fn, inputs):
 def check_fit_em_history(fn, **inputs):
     """One graded check of the history alone: one entry per iteration, never decreasing, and its
     last entry the log-likelihood of the parameters returned (so it is l AFTER the last M-step)."""
+    got = _NO_ANSWER
     try:
-        _never_decreases(fn, inputs)
-        weights, means, variances, history = fn(**inputs)
-        last = log_likelihood(inputs["x"], weights, means, variances)
+        got = call_learner(fn, inputs, "fit_em(...)")   # called once: its answer serves every step below
+        history = _history_of(got, inputs)
+        _increasing(history)
+        last = _log_likelihood_of_returned(inputs["x"], got[:3])
         if not abs(float(history[-1]) - last) <= 1e-9 * max(1.0, abs(last)):
             raise AssertionError(
                 f"the last log-likelihood recorded, {float(history[-1]):.6f}, is not the log-likelihood of the "
@@ -544,17 +548,45 @@ def check_fit_em_history(fn, **inputs):
                 "after each M-step, with the new parameters."
             )
     except AssertionError as exc:
-        _name_the_history_mistake(fn, inputs)
+        if got is not _NO_ANSWER:
+            _name_the_history_mistake(got, inputs)
         raise exc from None
     return "fit_em(...): the history is right"
 
 
-def _name_the_history_mistake(fn, inputs):
-    """Raise the named explanation when the history is that of a classic mistake of the loop."""
+_NO_ANSWER = object()
+
+
+def _log_likelihood_of_returned(x, parameters):
+    """em_lib's log-likelihood of the (weights, means, variances) fit_em returned; what is wrong with them if
+    it has none."""
+    arrays = []
+    for name, value in zip(("weights", "means", "variances"), parameters):
+        array = as_real_array(value)
+        if array is None:
+            raise AssertionError(
+                f"the {name} returned by fit_em(...) should be a NumPy array of numbers, got {kind_of(value)}, "
+                "so the log-likelihood recorded last cannot be compared with theirs"
+            )
+        arrays.append(array)
     try:
-        got = fn(**inputs)
-        history = np.asarray(got[3], dtype=float)
+        with np.errstate(all="ignore"):   # weights of 1e308 overflow their sum: em_lib says they do not sum to 1
+            return log_likelihood(x, *arrays)
+    except ValueError as exc:   # em_lib's words for what is wrong with them
+        raise AssertionError(
+            f"the weights, means and variances returned by fit_em(...) are not the parameters of a mixture ({exc}), "
+            "so the log-likelihood recorded last cannot be compared with theirs"
+        ) from None
+
+
+def _name_the_history_mistake(got, inputs):
+    """Raise the named explanation when the history in ``got``, fit_em's answer, is that of a classic
+    mistake of the loop."""
+    try:
+        history = as_real_array(got[3])
     except Exception:
+        return
+    if history is None:
         return
     for mistake in FIT_EM_MISTAKES:
         try:
@@ -566,8 +598,13 @@ def _name_the_history_mistake(fn, inputs):
 
 
 def _never_decreases(fn, inputs):
-    history = _history(fn, inputs)
-    steps = np.diff(history)
+    _increasing(_history(fn, inputs))
+
+
+def _increasing(history):
+    """What is wrong when the (n_iter,) float array ``history`` goes down, or holds NaN."""
+    with np.errstate(all="ignore"):   # inf - inf: NaN, which is no decrease
+        steps = np.diff(history)
     tolerance = 1e-9 * max(1.0, float(np.abs(history).max()))
     if np.isnan(history).any():
         raise AssertionError("log_likelihoods contains NaN: a step produced invalid parameters")
