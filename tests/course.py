@@ -42,10 +42,16 @@ def read_notebook(path):
 
 
 def copy_course(destination):
-    """A private copy of the course (sources and config) to run nbgrader in."""
+    """A private copy of the course (sources and config) to run nbgrader in.
+
+    Its config insists on the sandbox: where bubblewrap does not work, grading fails loudly
+    instead of falling back to unprotected grading (the course's own config, "auto", would).
+    """
     destination = Path(destination)
     shutil.copytree(SOLUTIONS, destination / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copy(ROOT / "nbgrader_config.py", destination / "nbgrader_config.py")
+    config = (ROOT / "nbgrader_config.py").read_text()
+    (destination / "nbgrader_config.py").write_text(
+        config + '\n# The tests: grade in the sandbox or not at all.\nc.SandboxedExecute.sandbox = "bubblewrap"\n')
     return destination
 
 

@@ -255,6 +255,19 @@ def test_no_feedback_or_autograded_output_leaks_a_hidden_line_or_input(graded):
     assert not leaks, leaks[:10]
 
 
+def test_no_traceback_shows_a_path_of_the_grading_machine(graded):
+    """Error outputs (the tracebacks of the students' cells, the tests' messages) name no directory of the
+    grader. What a student's code prints is its own: it may print a path of the sandbox it found."""
+    course = graded[0]
+    paths = {str(course.root), str(ROOT), sys.prefix, sys.base_prefix, "course-sandbox-"}
+    shown = []
+    for attack in ATTACKS:
+        autograded = json.loads(notebook_path(course.root / "autograded" / attack.student, attack.assignment).read_text())
+        errors = json.dumps([o for c in autograded["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"])
+        shown += [(attack.name, path) for path in paths if path in errors]
+    assert not shown, shown
+
+
 def test_the_hidden_input_attacks_were_told_why_nothing_is_shown(graded):
     course = graded[0]
     autograded = json.loads(notebook_path(course.root / "autograded" / "attack_hidden_inputs_in_error_messages",

@@ -102,7 +102,8 @@ def _without_bwrap(course):
 
 def test_without_bubblewrap_grading_runs_and_says_loudly_once_that_it_is_unprotected(course):
     course.submit("laptop", A, course.filled(A))
-    run = _nbgrader(course, "autograde", A, "--student", "laptop", env=_without_bwrap(course))
+    run = _nbgrader(course, "autograde", A, "--student", "laptop", "--SandboxedExecute.sandbox=auto",
+                    env=_without_bwrap(course))
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stderr.count("UNPROTECTED GRADING: bubblewrap (bwrap) is not installed") == 1
     grades = course.grades(A, "laptop")

@@ -442,5 +442,20 @@ def test_cgroups_are_removed_after_the_sandbox(kind):
         assert not directory.exists()
 
 
+def test_a_python_installation_under_tmp_is_mounted_over_the_sandboxes_own_tmp(kind, monkeypatch, tmp_path):
+    """A clone of the course checked out under /tmp has its virtual environment there (CI does that)."""
+    installed = tempfile.mkdtemp(dir="/tmp", prefix="python-under-tmp-")
+    Path(installed, "marker.txt").write_text("here")
+    os.chmod(installed, 0o755)
+    real = launch._python_paths
+    monkeypatch.setattr(launch, "_python_paths", lambda: [*real(), installed])
+    session = _session(kind)
+    try:
+        assert value(session, f"open({installed + '/marker.txt'!r}).read()") == "here"
+        assert value(session, "open('/tmp/mine', 'w').write('ok')") == 2
+    finally:
+        session.close()
+
+
 def test_bwrap_is_on_the_machine():
     assert subprocess.run(["bwrap", "--version"], capture_output=True).returncode == 0

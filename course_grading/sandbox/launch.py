@@ -276,19 +276,29 @@ def bwrap_command(worker_args, limits, protect=(), hide_modules=HIDDEN_MODULES, 
             cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     if etc_dir is not None:
         cmd += ["--ro-bind", f"{etc_dir}/passwd", "/etc/passwd", "--ro-bind", f"{etc_dir}/group", "/etc/group"]
+    # The sandbox's own writable and virtual file systems first: a Python installation under /tmp
+    # (a clone checked out there) is bound on top of them below, not hidden by them.
+    cmd += ["--dev", "/dev", "--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm",
+            "--proc", "/proc",
+            "--perms", "1777", "--size", scratch, "--tmpfs", "/tmp",
+            "--perms", "0777", "--size", scratch, "--tmpfs", "/scratch"]
     bound = ["/usr"]
-    for path in protect:  # the course directory, were it under a bound tree
-        path = os.path.realpath(path)
+    protect = [os.path.realpath(p) for p in protect]
+    for path in protect:  # the course directory, were it under /usr
         if _inside(path, bound) and os.path.isdir(path):
             cmd += ["--perms", "0755", "--tmpfs", path]
-    made = set()
-    for path in _python_paths():
+    made = {"/", "/etc", "/dev", "/proc", "/tmp", "/scratch"}
+    python = _python_paths()
+    for path in python:
         for parent in list(reversed(Path(path).parents))[1:]:
             if str(parent) not in made and not _inside(str(parent), bound):
                 cmd += ["--perms", "0755", "--dir", str(parent)]
                 made.add(str(parent))
         cmd += ["--ro-bind", path, path]
         bound.append(path)
+    for path in protect:  # the course directory, were it inside the Python installation
+        if _inside(path, python) and os.path.isdir(path):
+            cmd += ["--perms", "0755", "--tmpfs", path]
     for path in _module_dirs(hide_modules):
         if _inside(path, bound):
             if os.path.isdir(path):
@@ -298,10 +308,6 @@ def bwrap_command(worker_args, limits, protect=(), hide_modules=HIDDEN_MODULES, 
     if font_cache is not None:
         cmd += ["--ro-bind", str(font_cache), MATPLOTLIB_CACHE]
     cmd += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", str(WORKER_DIR), "/sandbox",
-            "--dev", "/dev", "--perms", "1777", "--size", scratch, "--tmpfs", "/dev/shm",
-            "--proc", "/proc",
-            "--perms", "1777", "--size", scratch, "--tmpfs", "/tmp",
-            "--perms", "0777", "--size", scratch, "--tmpfs", "/scratch",
             "--chdir", "/scratch", "--remount-ro", "/", "--"]
     if as_root:
         cmd += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
