@@ -100,11 +100,11 @@ class SandboxedExecute(NbGraderPreprocessor):
             protect=tuple(p for p in (getattr(_find_coursedir(self), "root", None),) if p),
         )
         result = runner.grade(plan, options)
-        count = 0
-        for index in result.ran:
-            cell = nb.cells[index]
-            count += 1
-            cell.outputs = result.outputs[index]
+        for count, step in enumerate(plan.steps, 1):  # numbered in the order they ran, as tracebacks name them
+            if step.index not in result.outputs:
+                continue
+            cell = nb.cells[step.index]
+            cell.outputs = result.outputs[step.index]
             cell.execution_count = count
             for output in cell.outputs:
                 if output.get("output_type") == "execute_result":
@@ -185,6 +185,10 @@ class SandboxedExecute(NbGraderPreprocessor):
                 steps.append(runner.Step(index, "student", source, "setup", quiet=True))
             elif source.strip() and source.strip() not in demonstrations:
                 steps.append(runner.Step(index, "student", source, f"cell {index + 1}"))
+        # A cell of the student's is named in its tracebacks as the feedback numbers it: In [n], n its
+        # place among the cells that run (execution counts follow the same order, see preprocess).
+        steps = [runner.Step(s.index, s.kind, s.source, f"In [{n}]", s.quiet) if s.label.startswith("cell ") else s
+                 for n, s in enumerate(steps, 1)]
         served = _served(assignment)
         settings = {"hidden": list(launch.HIDDEN_MODULES),
                     "served": {"em_lib": sorted(name.partition(".")[2] for name in served)} if served else {},

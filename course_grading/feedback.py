@@ -26,6 +26,8 @@ import re
 
 from nbgrader.preprocessors import ClearHiddenTests
 
+from .runner import message_lines
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -74,5 +76,5 @@ class HideHiddenTests(ClearHiddenTests):
         if cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error" and (instructor or self._quotes_hidden(output)):
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                    output["traceback"] = message_lines(output.get("ename", "Error"), output.get("evalue", ""))
         return cell, resources

@@ -32,6 +32,7 @@ import builtins
 import contextlib
 import io
 import sys
+import textwrap
 import threading
 import time
 import warnings
@@ -94,12 +95,20 @@ class Verdict:
 class Result:
     outputs: dict = field(default_factory=dict)   # cell index -> [nbformat outputs]
     verdicts: dict = field(default_factory=dict)  # test label -> Verdict
-    ran: list = field(default_factory=list)       # cell indices that ran, in order
     events: list = field(default_factory=list)    # (label, message) worth a line in the log
 
 
+def message_lines(ename, evalue, width=100):
+    """``ename: evalue`` as the lines of a traceback, wrapped to ``width`` so that the feedback shows a
+    sentence a reader can take in, not one long line to scroll."""
+    lines = []
+    for paragraph in f"{ename}: {evalue}".splitlines() or [""]:
+        lines.extend(textwrap.wrap(paragraph, width, break_long_words=False, break_on_hyphens=False) or [""])
+    return lines
+
+
 def _error(ename, evalue):
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    return new_output("error", ename=ename, evalue=evalue, traceback=message_lines(ename, evalue))
 
 
 def _stream(text):
@@ -128,9 +137,9 @@ def hidden_ranges(source):
 class _Space:
     """The student's code in a sandbox, at some position in the notebook."""
 
-    def __init__(self, plan, options, deadline, abandoned, lock, capture):
+    def __init__(self, plan, options, deadline, abandoned, lock):
         self.plan, self.options, self.deadline = plan, options, deadline
-        self.abandoned, self.lock, self.capture = abandoned, lock, capture
+        self.abandoned, self.lock = abandoned, lock
         self.session = None
         self.done = []          # student steps run so far (replayed after a restart)
         self.test_deadline = None  # while a test runs: its calls share one cell's time
@@ -278,8 +287,8 @@ def _note_unavailable(outputs):
     noted = []
     for output in outputs:
         noted.append(output)
-        if output.get("output_type") == "error" and output.get("ename") in ("NameError", "ModuleNotFoundError"):
-            noted.append(_stream(NOT_RUN_NOTE + "\n"))
+        if output.get("output_type") == "error" and output.get("ename") == "NameError":
+            noted.append(_stream(textwrap.fill(NOT_RUN_NOTE, 100) + "\n"))
             break
     return noted
 
@@ -305,7 +314,7 @@ def _clean_outputs(outputs):
 
 
 def _feedback_pass(plan, options, deadline, abandoned, lock, result):
-    space = _Space(plan, options, deadline, abandoned, lock, capture=True)
+    space = _Space(plan, options, deadline, abandoned, lock)
     try:
         for step in plan.steps:
             if step.kind != "student":
@@ -365,7 +374,7 @@ class _TrustedTests:
 
 
 def _grading_pass(plan, options, deadline, abandoned, lock, result):
-    space = _Space(plan, options, deadline, abandoned, lock, capture=False)
+    space = _Space(plan, options, deadline, abandoned, lock)
     tests = _TrustedTests(plan)
     try:
         for step in plan.steps:
@@ -415,5 +424,4 @@ def grade(plan, options):
         np.set_printoptions(**saved)
     if failure:
         raise failure[0]
-    result.ran = [s.index for s in plan.steps if s.index in result.outputs]
     return result

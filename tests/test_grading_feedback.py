@@ -94,9 +94,9 @@ def test_the_feedback_shows_the_scores(feedback):
 
 def test_the_feedback_explains_the_failed_visible_test(feedback):
     _, page = feedback
-    text = _page_text(page)
+    text = " ".join(_page_text(page).split())   # the messages are wrapped into lines for reading
     assert "AssertionError: " in text
-    assert "sum of the logs" in text  # the check's explanation of this mistake, in words
+    assert "It is the sum of the logs, sum_i sum_k log p(x_i, z_i = k), not the log of the sum" in text
 
 
 def test_the_feedback_shows_no_hidden_test(feedback):
