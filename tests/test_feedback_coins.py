@@ -185,9 +185,9 @@ def test_two_coins_reference_reproduces_the_paper():
 
 def test_check_two_coins_returns_confirmation_and_explains_wrong_shape():
     heads, tosses = datasets.two_coins()
-    assert fb.check_two_coins_em(em_lib.two_coins_em, heads, tosses, 0.6, 0.5, 3).endswith("correct")
+    assert fb.check_two_coins_em.verdict(em_lib.two_coins_em, heads, tosses, 0.6, 0.5, 3).endswith("correct")
     with pytest.raises(AssertionError, match="tuple of 2"):
-        fb.check_two_coins_em(lambda **kw: 0.5, heads, tosses, 0.6, 0.5, 3)
+        fb.check_two_coins_em.verdict(lambda **kw: 0.5, heads, tosses, 0.6, 0.5, 3)
 
 
 def test_two_coins_mistakes_differ_from_the_reference_on_self_check_inputs():
@@ -308,13 +308,13 @@ def test_three_coins_reference_reproduces_li_hang():
 def test_three_coins_unknown_error_is_described():
     y = datasets.three_coins()
     with pytest.raises(AssertionError, match="differs from the reference"):
-        fb.check_three_coins_em(lambda **kw: (0.1, 0.2, 0.3), y, 0.4, 0.6, 0.7, 1)
+        fb.check_three_coins_em.verdict(lambda **kw: (0.1, 0.2, 0.3), y, 0.4, 0.6, 0.7, 1)
 
 
 def test_an_estimated_prior_is_right_for_one_iteration_and_named_after_more():
     """The prior starts at 1/2, so the first iteration is EM's; the mistake shows from the second on."""
     heads, tosses = datasets.two_coins()
-    assert fb.check_two_coins_em(two_prior_estimated, heads, tosses, 0.6, 0.5, 1).endswith("correct")
+    assert fb.check_two_coins_em.verdict(two_prior_estimated, heads, tosses, 0.6, 0.5, 1).endswith("correct")
     for n_iter in (2, 10):
         with pytest.raises(AssertionError, match="FIXED probability 1/2"):
-            fb.check_two_coins_em(two_prior_estimated, heads, tosses, 0.6, 0.5, n_iter)
+            fb.check_two_coins_em.verdict(two_prior_estimated, heads, tosses, 0.6, 0.5, n_iter)

@@ -5,6 +5,7 @@ with a classic mistake, one never written, and ones whose output has the wrong s
 is transposed, or holds NaN or inf.
 """
 
+import textwrap
 import warnings
 
 import numpy as np
@@ -396,3 +397,45 @@ def test_importing_the_feedback_modules_changes_nothing():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "True", done.stderr
     assert not hasattr(core, "_NotebookGuard") and not hasattr(core, "_ORIGINALS")
+
+
+# ---------------------------------------------------------------------------
+# What a failed self-check shows in JupyterLab: its lines and one sentence, no traceback
+# ---------------------------------------------------------------------------
+
+
+def test_a_failed_self_check_shows_its_lines_and_one_sentence_not_a_traceback():
+    code = textwrap.dedent('''
+        import numpy as np
+        from IPython.core.interactiveshell import InteractiveShell
+        from IPython.utils.capture import capture_output
+        shell = InteractiveShell.instance()
+        with capture_output() as captured:
+            shell.run_cell(
+                "from em_lib.feedback import likelihood as feedback\\n"
+                "def log_joint(x, weights, means, variances):\\n"
+                "    return np.zeros((len(x), len(weights))) + 1.0\\n"
+                "import numpy as np\\n"
+                "feedback.self_check_log_joint(log_joint)")
+        print(captured.stdout)
+        print("=====")
+        print(captured.stderr)
+        ''')
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    shown, _, errors = done.stdout.partition("=====")
+    assert "✗ values: 5 heights under the true heights model" in shown
+    assert "on the inputs:\n      x = [190. 155. 170. 162.5 181. ]" in shown   # no mistake explains it
+    assert "SelfCheckFailed: 3 of 4 checks failed; start with:" in shown + errors
+    assert "Traceback" not in shown + errors and "em_lib/feedback" not in shown + errors
+
+
+def test_a_wrong_answer_a_mistake_explains_shows_no_inputs(capsys):
+    from em_lib.feedback import likelihood
+
+    def conditional(x, weights, means, variances):      # the weights forgotten: a named mistake
+        return em_lib.log_joint(x, weights, means, variances) - np.log(weights)
+
+    with pytest.raises(AssertionError):
+        likelihood.self_check_log_joint(conditional)
+    out = capsys.readouterr().out
+    assert "CONDITIONAL density" in out and "on the inputs" not in out

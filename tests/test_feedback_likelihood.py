@@ -355,9 +355,9 @@ def test_self_check_says_log_joint_is_at_fault(capsys):
     with pytest.raises(AssertionError):
         fb.self_check_log_likelihood(namespace["log_likelihood"], namespace)
     out = capsys.readouterr().out
-    assert "right answer when it calls em_lib's log_joint, but not with yours" in out
-    assert "fix your log_joint first" in out
-    assert "graded on its own" in out
+    assert "right answer when em_lib's log_joint is put in place of yours, but not with yours" in out
+    assert "the mistake is in your log_joint, so fix it first" in out
+    assert "When graded, log_likelihood is checked with em_lib's log_joint" in out
     assert namespace["log_joint"] is lj_std_for_variance          # put back
 
 
@@ -372,7 +372,7 @@ def test_self_check_names_a_log_likelihood_mistake_even_with_a_wrong_log_joint(c
         fb.self_check_log_likelihood(log_likelihood, namespace)
     out = capsys.readouterr().out
     assert "not the log of the sum" in out
-    assert "fix your log_joint" not in out
+    assert "the mistake is in your log_joint" not in out
 
 
 def test_self_check_with_a_right_log_joint_passes(capsys):

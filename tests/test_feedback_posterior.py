@@ -94,16 +94,16 @@ INPUTS = [fb.SELF_CHECK_INPUTS["heights"], fb.SELF_CHECK_INPUTS["three component
 @pytest.mark.parametrize("inputs", INPUTS, ids=["heights", "K=3"])
 def test_each_mistake_is_named(fn, words, inputs):
     with pytest.raises(AssertionError, match="not right") as info:
-        fb.check_posterior(fn, **inputs)
+        fb.check_posterior.verdict(fn, **inputs)
     assert words in str(info.value)
 
 
 def test_naive_exp_then_normalise_is_named_as_underflow_in_the_far_tails():
     with pytest.raises(AssertionError) as info:
-        fb.check_posterior(p_naive, **fb.SELF_CHECK_INPUTS["far tails"])
+        fb.check_posterior.verdict(p_naive, **fb.SELF_CHECK_INPUTS["far tails"])
     assert "underflow" in str(info.value) and "log space" in str(info.value)
     # away from the tails the naive version is right, and the feedback says so
-    assert fb.check_posterior(p_naive, **fb.SELF_CHECK_INPUTS["heights"]).endswith("correct")
+    assert fb.check_posterior.verdict(p_naive, **fb.SELF_CHECK_INPUTS["heights"]).endswith("correct")
 
 
 def test_the_far_tail_inputs_really_underflow():
@@ -116,7 +116,7 @@ def test_the_reference_passes_every_check(capsys):
     out = capsys.readouterr().out
     assert out.count("✓") == 4 and "All 4 checks passed." in out
     for inputs in fb.SELF_CHECK_INPUTS.values():
-        assert fb.check_posterior(em_lib.posterior, **inputs) == "posterior(...): correct"
+        assert fb.check_posterior.verdict(em_lib.posterior, **inputs) == "posterior(...): correct"
 
 
 def test_a_function_not_written_yet_is_told_so(capsys):
@@ -124,7 +124,7 @@ def test_a_function_not_written_yet_is_told_so(capsys):
         fb.self_check_posterior(p_not_written)
     assert "not written yet" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="not written yet"):
-        fb.check_posterior(p_not_written, **INPUTS[0])
+        fb.check_posterior.verdict(p_not_written, **INPUTS[0])
 
 
 def test_self_check_prints_the_misconception_and_fails(capsys):
@@ -155,7 +155,7 @@ def test_the_visible_inputs_tell_the_mistakes_apart():
 @given(problems(tails=True, min_n=2))
 def test_the_reference_passes_on_any_problem_even_in_the_tails(problem):
     x, weights, means, variances = problem
-    assert fb.check_posterior(em_lib.posterior, x=x, weights=weights, means=means, variances=variances).endswith("correct")
+    assert fb.check_posterior.verdict(em_lib.posterior, x=x, weights=weights, means=means, variances=variances).endswith("correct")
 
 
 def p_hard(x, weights, means, variances):
@@ -171,7 +171,7 @@ def test_a_one_hot_answer_is_named_a_hard_assignment_not_another_mistake():
     assert em_lib.feedback.core.close(p_hard(**two), fb._square_root_of_variances(**two))
     for inputs in [two, *fb.SELF_CHECK_INPUTS.values()]:
         with pytest.raises(AssertionError, match="It is a hard assignment") as info:
-            fb.check_posterior(p_hard, **inputs)
+            fb.check_posterior.verdict(p_hard, **inputs)
         assert "standard deviation" not in str(info.value)
 
 
@@ -181,7 +181,7 @@ def test_a_nearly_one_hot_answer_of_another_mistake_keeps_its_own_name():
 
     for inputs in fb.SELF_CHECK_INPUTS.values():
         with pytest.raises(AssertionError, match="standard deviation sqrt"):
-            fb.check_posterior(p_sqrt, **inputs)
+            fb.check_posterior.verdict(p_sqrt, **inputs)
 
 
 def test_a_one_hot_right_answer_passes():
@@ -189,4 +189,4 @@ def test_a_one_hot_right_answer_passes():
     inputs = dict(x=np.array([-50.0, 50.0]), weights=np.array([0.5, 0.5]), means=np.array([-50.0, 50.0]),
                   variances=np.array([1.0, 1.0]))
     assert np.array_equal(em_lib.posterior(**inputs), np.eye(2))
-    assert fb.check_posterior(p_hard, **inputs).endswith("correct")
+    assert fb.check_posterior.verdict(p_hard, **inputs).endswith("correct")

@@ -252,5 +252,5 @@ def kmeans_ties_to_the_higher_index(X, centres):
 def test_ties_to_the_higher_index_are_named_and_need_a_tie():
     X = fb.SMALL_X
     with pytest.raises(AssertionError, match="went to the HIGHER index"):
-        fb.check_kmeans_step(kmeans_ties_to_the_higher_index, X, [[6.0, 0.0], [0.0, 6.0]])   # (0, 0) and (6, 6): ties
-    assert fb.check_kmeans_step(kmeans_ties_to_the_higher_index, X, [[1.0, 1.0], [5.0, 5.0], [10.0, 1.0]]).endswith("correct")
+        fb.check_kmeans_step.verdict(kmeans_ties_to_the_higher_index, X, [[6.0, 0.0], [0.0, 6.0]])   # (0, 0) and (6, 6): ties
+    assert fb.check_kmeans_step.verdict(kmeans_ties_to_the_higher_index, X, [[1.0, 1.0], [5.0, 5.0], [10.0, 1.0]]).endswith("correct")

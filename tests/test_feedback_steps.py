@@ -59,13 +59,13 @@ def not_written(*args, **kwargs):
 )
 def test_e_step_mistakes_are_named(fn, words):
     with pytest.raises(AssertionError, match="e_step") as info:
-        fb.check_e_step(fn, **SELF_CHECK_INPUTS["heights"])
+        fb.check_e_step.verdict(fn, **SELF_CHECK_INPUTS["heights"])
     assert words in str(info.value)
 
 
 def test_e_step_underflow_is_named():
     with pytest.raises(AssertionError, match="underflow"):
-        fb.check_e_step(e_naive, **SELF_CHECK_INPUTS["far tails"])
+        fb.check_e_step.verdict(e_naive, **SELF_CHECK_INPUTS["far tails"])
 
 
 def test_e_step_reference_passes_and_unwritten_is_told(capsys):
@@ -158,21 +158,21 @@ M_WRONG = [
 @pytest.mark.parametrize("key", ["heights", "three components"])
 def test_m_step_mistakes_name_the_array_and_the_mistake(fn, item, words, key):
     with pytest.raises(AssertionError) as info:
-        fb.check_m_step(fn, **fb.M_STEP_INPUTS[key])
+        fb.check_m_step.verdict(fn, **fb.M_STEP_INPUTS[key])
     message = str(info.value)
     assert f"the {item} array returned by m_step" in message and words in message
 
 
 def test_m_step_must_return_three_arrays():
     with pytest.raises(AssertionError, match="tuple \\(weights, means, variances\\)"):
-        fb.check_m_step(m_returns_two, **fb.M_STEP_INPUTS["heights"])
+        fb.check_m_step.verdict(m_returns_two, **fb.M_STEP_INPUTS["heights"])
 
 
 def test_m_step_reference_passes_and_unwritten_is_told(capsys):
     fb.self_check_m_step(em_lib.m_step)
     assert "All 4 checks passed." in capsys.readouterr().out
     for inputs in fb.M_STEP_INPUTS.values():
-        assert fb.check_m_step(em_lib.m_step, **inputs) == "m_step(...): correct"
+        assert fb.check_m_step.verdict(em_lib.m_step, **inputs) == "m_step(...): correct"
     with pytest.raises(AssertionError, match="4 of 4"):
         fb.self_check_m_step(not_written)
     assert "m_step(...) is not written yet" in capsys.readouterr().out
@@ -240,7 +240,7 @@ LOOP_WRONG = [
 def test_fit_em_loop_mistakes_are_named(variant, words, key):
     fn = make_fit_em(em_lib.e_step, em_lib.m_step, variant)
     with pytest.raises(AssertionError) as info:
-        fb.check_fit_em(fn, **fb.FIT_EM_INPUTS[key])
+        fb.check_fit_em.verdict(fn, **fb.FIT_EM_INPUTS[key])
     assert words in str(info.value)
 
 
@@ -278,7 +278,8 @@ def test_a_wrong_step_is_blamed_on_the_step_not_the_loop(capsys):
     with pytest.raises(AssertionError):
         fb.self_check_fit_em(fit_em, namespace)
     out = capsys.readouterr().out
-    assert "fit_em itself is right, so fix your e_step or m_step first (see their self-checks)" in out
+    assert "the mistake is in your e_step or m_step, so fix them first (see their self-checks)" in out
+    assert "itself is right" not in out   # never said beside a failing check of fit_em
     assert namespace["m_step"] is m_divide_by_n  # put back
 
 
@@ -317,37 +318,37 @@ def test_the_variance_around_the_old_mean_is_named():
         return weights, means, variances, np.array(history)
 
     with pytest.raises(AssertionError, match="OLD means"):
-        fb.check_fit_em(fit_em, **fb.FIT_EM_INPUTS["heights"])
+        fb.check_fit_em.verdict(fit_em, **fb.FIT_EM_INPUTS["heights"])
 
 
 @pytest.mark.parametrize("part, fn", [("weights", m_equal_weights), ("means", m_divide_by_n), ("variances", m_bessel)])
 def test_m_step_parts_grade_one_array_each(part, fn):
     inputs = fb.M_STEP_INPUTS["three components"]
     with pytest.raises(AssertionError, match=f"the {part} array"):
-        fb.check_m_step(fn, parts=(part,), **inputs)
+        fb.check_m_step.verdict(fn, parts=(part,), **inputs)
     others = tuple(p for p in ("weights", "means", "variances") if p != part)
     if fn is not m_divide_by_n:  # dividing by n spoils the means and the variances
-        assert fb.check_m_step(fn, parts=others, **inputs).endswith("correct")
+        assert fb.check_m_step.verdict(fn, parts=others, **inputs).endswith("correct")
 
 
 def test_fit_em_history_check():
     inputs = fb.FIT_EM_INPUTS["heights"]
-    assert fb.check_fit_em_history(em_lib.fit_em, **inputs).endswith("right")
+    assert fb.check_fit_em_history.verdict(em_lib.fit_em, **inputs).endswith("right")
     with pytest.raises(AssertionError, match="off by one"):
-        fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, "before"), **inputs)
+        fb.check_fit_em_history.verdict(make_fit_em(em_lib.e_step, em_lib.m_step, "before"), **inputs)
     with pytest.raises(AssertionError, match="n_iter \\+ 1 entries"):
-        fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, "with start"), **inputs)
+        fb.check_fit_em_history.verdict(make_fit_em(em_lib.e_step, em_lib.m_step, "with start"), **inputs)
 
 
 def test_fit_em_parts_separate_the_parameters_from_the_history():
     inputs = fb.FIT_EM_INPUTS["heights"]
     off_by_one = make_fit_em(em_lib.e_step, em_lib.m_step, "before")
-    assert fb.check_fit_em(off_by_one, parts=("parameters",), **inputs).endswith("parameters correct")
+    assert fb.check_fit_em.verdict(off_by_one, parts=("parameters",), **inputs).endswith("parameters correct")
     with pytest.raises(AssertionError, match="off by one"):
-        fb.check_fit_em(off_by_one, parts=("history",), **inputs)
+        fb.check_fit_em.verdict(off_by_one, parts=("history",), **inputs)
     not_fed_back = make_fit_em(em_lib.e_step, em_lib.m_step, "not fed back")
     with pytest.raises(AssertionError, match="the parameters returned by fit_em.*not fed back"):
-        fb.check_fit_em(not_fed_back, parts=("parameters",), **inputs)
+        fb.check_fit_em.verdict(not_fed_back, parts=("parameters",), **inputs)
 
 
 def test_fit_em_must_return_four_items():
@@ -355,7 +356,7 @@ def test_fit_em_must_return_four_items():
         return em_lib.fit_em(x, weights, means, variances, n_iter)[:3]
 
     with pytest.raises(AssertionError, match="should return a tuple \\(weights, means, variances, log_likelihoods\\)"):
-        fb.check_fit_em(three, **fb.FIT_EM_INPUTS["heights"])
+        fb.check_fit_em.verdict(three, **fb.FIT_EM_INPUTS["heights"])
 
 
 def test_an_unwritten_step_is_named_not_the_loop(capsys):
@@ -369,10 +370,10 @@ def test_an_unwritten_step_is_named_not_the_loop(capsys):
     assert "calls not_written(...), which is not written yet" in out
     assert "fit_em(...) is not written yet" not in out
     with pytest.raises(AssertionError, match="which is not written yet"):
-        fb.check_fit_em(fit_em, **fb.FIT_EM_INPUTS["heights"])
+        fb.check_fit_em.verdict(fit_em, **fb.FIT_EM_INPUTS["heights"])
     # a fit_em that is itself unwritten is still told so
     with pytest.raises(AssertionError, match="fit_em\\(...\\) is not written yet"):
-        fb.check_fit_em(not_written, **fb.FIT_EM_INPUTS["heights"])
+        fb.check_fit_em.verdict(not_written, **fb.FIT_EM_INPUTS["heights"])
 
 
 def test_the_visible_m_step_inputs_tell_the_mistakes_apart():
@@ -401,7 +402,7 @@ def positive_distribution_rows_problem(draw):
 @given(positive_distribution_rows_problem())
 def test_the_reference_m_step_passes_on_any_responsibilities(problem):
     x, resp = problem
-    assert fb.check_m_step(em_lib.m_step, x=x, resp=resp) == "m_step(...): correct"
+    assert fb.check_m_step.verdict(em_lib.m_step, x=x, resp=resp) == "m_step(...): correct"
 
 
 # --------------------------------------------------------------------------
@@ -413,7 +414,7 @@ def test_the_reference_m_step_passes_on_any_responsibilities(problem):
 @pytest.mark.parametrize("key", ["heights", "three components"])
 def test_the_history_check_names_the_mistake(variant, words, key):
     with pytest.raises(AssertionError, match=words):
-        fb.check_fit_em_history(make_fit_em(em_lib.e_step, em_lib.m_step, variant), **fb.FIT_EM_INPUTS[key])
+        fb.check_fit_em_history.verdict(make_fit_em(em_lib.e_step, em_lib.m_step, variant), **fb.FIT_EM_INPUTS[key])
 
 
 def test_an_unknown_history_mistake_still_gets_the_general_message():
@@ -422,15 +423,15 @@ def test_an_unknown_history_mistake_still_gets_the_general_message():
         return w, m, v, h - 1.0
 
     with pytest.raises(AssertionError, match="is not the log-likelihood of the parameters returned"):
-        fb.check_fit_em_history(fit_em, **fb.FIT_EM_INPUTS["heights"])
+        fb.check_fit_em_history.verdict(fit_em, **fb.FIT_EM_INPUTS["heights"])
 
 
 def test_wrong_parameters_are_reported_in_plural():
     with pytest.raises(AssertionError, match=r"^the parameters returned by fit_em\(\.\.\.\) are not right\. The new parameters"):
-        fb.check_fit_em(make_fit_em(em_lib.e_step, em_lib.m_step, "not fed back"), parts=("parameters",),
+        fb.check_fit_em.verdict(make_fit_em(em_lib.e_step, em_lib.m_step, "not fed back"), parts=("parameters",),
                         **fb.FIT_EM_INPUTS["heights"])
     with pytest.raises(AssertionError, match=r"^the history returned by fit_em\(\.\.\.\) is not right"):
-        fb.check_fit_em(make_fit_em(em_lib.e_step, em_lib.m_step, "one short"), parts=("history",),
+        fb.check_fit_em.verdict(make_fit_em(em_lib.e_step, em_lib.m_step, "one short"), parts=("history",),
                         **fb.FIT_EM_INPUTS["heights"])
 
 
@@ -444,8 +445,8 @@ def m_means_divided_by_n(x, resp):
 def test_the_variances_are_graded_around_the_learners_own_means(key):
     inputs = fb.M_STEP_INPUTS[key]
     with pytest.raises(AssertionError, match="the means array.*divided by n instead of N_k"):
-        fb.check_m_step(m_means_divided_by_n, parts=("means",), **inputs)
-    assert fb.check_m_step(m_means_divided_by_n, parts=("weights", "variances"), **inputs).endswith("correct")
+        fb.check_m_step.verdict(m_means_divided_by_n, parts=("means",), **inputs)
+    assert fb.check_m_step.verdict(m_means_divided_by_n, parts=("weights", "variances"), **inputs).endswith("correct")
 
 
 def test_variance_mistakes_around_the_learners_own_means_are_named():
@@ -456,15 +457,15 @@ def test_variance_mistakes_around_the_learners_own_means_are_named():
         return w, means, (resp * (x[:, None] - means) ** 2).sum(axis=0) / len(x)
 
     with pytest.raises(AssertionError, match="around the means it returned.*divided by n instead of N_k"):
-        fb.check_m_step(wrong_means_and_variances_by_n, parts=("variances",), **inputs)
+        fb.check_m_step.verdict(wrong_means_and_variances_by_n, parts=("variances",), **inputs)
 
     def right_variances_beside_wrong_means(x, resp):
         w, m, v = em_lib.m_step(x, resp)
         return w, m * 2.0, v
 
-    assert fb.check_m_step(right_variances_beside_wrong_means, parts=("variances",), **inputs).endswith("correct")
+    assert fb.check_m_step.verdict(right_variances_beside_wrong_means, parts=("variances",), **inputs).endswith("correct")
     with pytest.raises(AssertionError, match="the means array"):
-        fb.check_m_step(right_variances_beside_wrong_means, **inputs)
+        fb.check_m_step.verdict(right_variances_beside_wrong_means, **inputs)
 
 
 def e_hard(x, weights, means, variances):
@@ -475,18 +476,18 @@ def e_hard(x, weights, means, variances):
 def test_the_rows_check_tells_normalised_answers_from_others():
     inputs = SELF_CHECK_INPUTS["heights"]
     for right_form in (em_lib.e_step, e_no_weights, e_hard):
-        assert fb.check_e_step_rows(right_form, **inputs).endswith("rows sum to 1")
+        assert fb.check_e_step_rows.verdict(right_form, **inputs).endswith("rows sum to 1")
     for wrong_form, words in ((e_over_samples, "sums to"), (e_transposed, "transposed"), (not_written, "not written yet")):
         with pytest.raises(AssertionError, match=words):
-            fb.check_e_step_rows(wrong_form, **inputs)
+            fb.check_e_step_rows.verdict(wrong_form, **inputs)
     with pytest.raises(AssertionError, match="NaN"):
-        fb.check_e_step_rows(e_naive, **SELF_CHECK_INPUTS["far tails"])
+        fb.check_e_step_rows.verdict(e_naive, **SELF_CHECK_INPUTS["far tails"])
 
 
 def test_a_hard_e_step_is_named():
     for inputs in SELF_CHECK_INPUTS.values():
         with pytest.raises(AssertionError, match="It is a hard assignment"):
-            fb.check_e_step(e_hard, **inputs)
+            fb.check_e_step.verdict(e_hard, **inputs)
 
 
 def test_a_loop_that_stops_early_is_named():
@@ -502,5 +503,5 @@ def test_a_loop_that_stops_early_is_named():
     inputs = fb.FIT_EM_INPUTS["heights"]
     for parts in (("parameters",), ("history",), ("parameters", "history")):
         with pytest.raises(AssertionError, match="It stopped after 2 of the n_iter = 10 iterations"):
-            fb.check_fit_em(fit_em, parts=parts, **inputs)
-    assert fb.check_fit_em(fit_em, **{**inputs, "n_iter": 2}).endswith("correct")
+            fb.check_fit_em.verdict(fit_em, parts=parts, **inputs)
+    assert fb.check_fit_em.verdict(fit_em, **{**inputs, "n_iter": 2}).endswith("correct")

@@ -96,40 +96,40 @@ CASES = {
     "check_elbo (one-hot q)": Case(
         lambda fn: jensen.check_elbo(fn, jensen.EXAMPLE_X, jensen.one_hot_q(), *jensen.heights_model()),
         em_lib.elbo(jensen.EXAMPLE_X, jensen.one_hot_q(), *HEIGHTS)),
-    "check_posterior": Case(lambda fn: posterior.check_posterior(fn, **TWO), em_lib.posterior(**TWO)),
-    "check_posterior (tails)": Case(lambda fn: posterior.check_posterior(fn, **TAILS), em_lib.posterior(**TAILS)),
-    "check_posterior_rows": Case(lambda fn: posterior.check_posterior_rows(fn, **ROWS), em_lib.posterior(**ROWS)),
-    "check_e_step": Case(lambda fn: steps.check_e_step(fn, **E_STEP), em_lib.e_step(**E_STEP)),
-    "check_e_step_rows": Case(lambda fn: steps.check_e_step_rows(fn, **E_STEP), em_lib.e_step(**E_STEP)),
-    "check_m_step": Case(lambda fn: steps.check_m_step(fn, **M_STEP), em_lib.m_step(**M_STEP)),
+    "check_posterior": Case(lambda fn: posterior.check_posterior.verdict(fn, **TWO), em_lib.posterior(**TWO)),
+    "check_posterior (tails)": Case(lambda fn: posterior.check_posterior.verdict(fn, **TAILS), em_lib.posterior(**TAILS)),
+    "check_posterior_rows": Case(lambda fn: posterior.check_posterior_rows.verdict(fn, **ROWS), em_lib.posterior(**ROWS)),
+    "check_e_step": Case(lambda fn: steps.check_e_step.verdict(fn, **E_STEP), em_lib.e_step(**E_STEP)),
+    "check_e_step_rows": Case(lambda fn: steps.check_e_step_rows.verdict(fn, **E_STEP), em_lib.e_step(**E_STEP)),
+    "check_m_step": Case(lambda fn: steps.check_m_step.verdict(fn, **M_STEP), em_lib.m_step(**M_STEP)),
     "check_m_step weights": Case(
-        lambda fn: steps.check_m_step(fn, parts=("weights",), **M_STEP), em_lib.m_step(**M_STEP)),
+        lambda fn: steps.check_m_step.verdict(fn, parts=("weights",), **M_STEP), em_lib.m_step(**M_STEP)),
     "check_m_step means": Case(
-        lambda fn: steps.check_m_step(fn, parts=("means",), **M_STEP), em_lib.m_step(**M_STEP)),
+        lambda fn: steps.check_m_step.verdict(fn, parts=("means",), **M_STEP), em_lib.m_step(**M_STEP)),
     "check_m_step variances": Case(
-        lambda fn: steps.check_m_step(fn, parts=("variances",), **M_STEP), em_lib.m_step(**M_STEP)),
+        lambda fn: steps.check_m_step.verdict(fn, parts=("variances",), **M_STEP), em_lib.m_step(**M_STEP)),
     "check_m_step variances (one-hot)": Case(
-        lambda fn: steps.check_m_step(fn, parts=("variances",), **M_STEP_GROUPS), em_lib.m_step(**M_STEP_GROUPS)),
-    "check_fit_em": Case(lambda fn: steps.check_fit_em(fn, **FIT_EM), em_lib.fit_em(**FIT_EM)),
+        lambda fn: steps.check_m_step.verdict(fn, parts=("variances",), **M_STEP_GROUPS), em_lib.m_step(**M_STEP_GROUPS)),
+    "check_fit_em": Case(lambda fn: steps.check_fit_em.verdict(fn, **FIT_EM), em_lib.fit_em(**FIT_EM)),
     "check_fit_em parameters": Case(
-        lambda fn: steps.check_fit_em(fn, parts=("parameters",), **FIT_EM), em_lib.fit_em(**FIT_EM)),
+        lambda fn: steps.check_fit_em.verdict(fn, parts=("parameters",), **FIT_EM), em_lib.fit_em(**FIT_EM)),
     "check_fit_em history": Case(
-        lambda fn: steps.check_fit_em(fn, parts=("history",), **FIT_EM), em_lib.fit_em(**FIT_EM)),
+        lambda fn: steps.check_fit_em.verdict(fn, parts=("history",), **FIT_EM), em_lib.fit_em(**FIT_EM)),
     "check_fit_em_history": Case(
-        lambda fn: steps.check_fit_em_history(fn, **FIT_EM_HISTORY), em_lib.fit_em(**FIT_EM_HISTORY)),
-    "check_n_gmm_params": Case(lambda fn: practice.check_n_gmm_params(fn, 2, 1), em_lib.mixture_nd.n_params(2, 1)),
+        lambda fn: steps.check_fit_em_history.verdict(fn, **FIT_EM_HISTORY), em_lib.fit_em(**FIT_EM_HISTORY)),
+    "check_n_gmm_params": Case(lambda fn: practice.check_n_gmm_params.verdict(fn, 2, 1), em_lib.mixture_nd.n_params(2, 1)),
     "check_n_gmm_params (d = 2)": Case(
-        lambda fn: practice.check_n_gmm_params(fn, 2, 2), em_lib.mixture_nd.n_params(2, 2)),
+        lambda fn: practice.check_n_gmm_params.verdict(fn, 2, 2), em_lib.mixture_nd.n_params(2, 2)),
     "check_kmeans_step": Case(
-        lambda fn: practice.check_kmeans_step(fn, PTS, CENTRES), em_lib.mixture_nd.kmeans_step(PTS, np.array(CENTRES))),
+        lambda fn: practice.check_kmeans_step.verdict(fn, PTS, CENTRES), em_lib.mixture_nd.kmeans_step(PTS, np.array(CENTRES))),
     "check_kmeans_step (empty centre)": Case(
-        lambda fn: practice.check_kmeans_step(fn, PTS, EMPTY_CENTRE),
+        lambda fn: practice.check_kmeans_step.verdict(fn, PTS, EMPTY_CENTRE),
         em_lib.mixture_nd.kmeans_step(PTS, np.array(EMPTY_CENTRE))),
     "check_two_coins_em": Case(
-        lambda fn: coins.check_two_coins_em(fn, PAPER_HEADS, PAPER_TOSSES, 0.6, 0.5, 1),
+        lambda fn: coins.check_two_coins_em.verdict(fn, PAPER_HEADS, PAPER_TOSSES, 0.6, 0.5, 1),
         em_lib.two_coins_em(PAPER_HEADS, PAPER_TOSSES, 0.6, 0.5, 1)),
     "check_three_coins_em": Case(
-        lambda fn: coins.check_three_coins_em(fn, Y_LI, 0.5, 0.5, 0.5, 1),
+        lambda fn: coins.check_three_coins_em.verdict(fn, Y_LI, 0.5, 0.5, 0.5, 1),
         em_lib.three_coins_em(Y_LI, 0.5, 0.5, 0.5, 1)),
 }
 

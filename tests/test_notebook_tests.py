@@ -84,3 +84,18 @@ def test_test_cells_read_only_the_setup_their_own_names_and_the_learners_functio
             if stray:
                 problems.append(f"{meta['grade_id']} reads {sorted(stray)}")
     assert not problems, f"{assignment}: test cells read names no test can rely on:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_every_graded_test_cell_answers_in_one_style(assignment):
+    """Check lines that start with ✓ on stdout, and nothing else: no quoted value (nbgrader would log that
+    it cannot read it as a partial score), no bare None, no other print."""
+    notebook = _notebook(assignment)
+    for cell in notebook["cells"]:
+        meta = _meta(cell)
+        if cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
+            outputs = cell.get("outputs", [])
+            assert outputs, f"{meta['grade_id']} was not executed"
+            assert all(o["output_type"] == "stream" and o["name"] == "stdout" for o in outputs), meta["grade_id"]
+            lines = "".join("".join(o["text"]) for o in outputs).splitlines()
+            assert lines and all(line.startswith("✓ ") for line in lines), (meta["grade_id"], lines)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import coins as _coins
 from .. import datasets as _datasets
-from .core import Mistake, check, run_self_check
+from .core import Mistake, check, graded, run_self_check
 
 # --------------------------------------------------------------------------
 # Two coins (Do and Batzoglou 2008)
@@ -200,6 +200,7 @@ TWO_COINS_MISTAKES = (
 )
 
 
+@graded
 def check_two_coins_em(fn, heads, n_tosses, theta_a, theta_b, n_iter):
     """Compare ``fn`` with :func:`em_lib.two_coins_em` on these inputs; explain a classic mistake."""
     kwargs = dict(
@@ -217,7 +218,7 @@ def self_check_two_coins_em(fn):
     other_tosses = np.array([8, 20, 15, 6, 12, 20])
 
     def paper_after_ten():
-        check_two_coins_em(fn, heads, tosses, start_a, start_b, 10)
+        check_two_coins_em.verdict(fn, heads, tosses, start_a, start_b, 10)
         got = tuple(round(float(v), 2) for v in fn(heads=heads, n_tosses=tosses, theta_a=start_a,
                                                     theta_b=start_b, n_iter=10))
         if got != _datasets.TWO_COINS_AFTER_10:
@@ -226,12 +227,12 @@ def self_check_two_coins_em(fn):
     run_self_check(
         [
             ("one iteration from the paper's start (0.6, 0.5)",
-             lambda: check_two_coins_em(fn, heads, tosses, start_a, start_b, 1)),
+             lambda: check_two_coins_em.verdict(fn, heads, tosses, start_a, start_b, 1)),
             ("two iterations from the paper's start",
-             lambda: check_two_coins_em(fn, heads, tosses, start_a, start_b, 2)),
+             lambda: check_two_coins_em.verdict(fn, heads, tosses, start_a, start_b, 2)),
             ("ten iterations give the paper's (0.80, 0.52)", paper_after_ten),
             ("sets of different lengths, start (0.3, 0.8), 5 iterations",
-             lambda: check_two_coins_em(fn, other_heads, other_tosses, 0.3, 0.8, 5)),
+             lambda: check_two_coins_em.verdict(fn, other_heads, other_tosses, 0.3, 0.8, 5)),
         ]
     )
 
@@ -338,6 +339,7 @@ THREE_COINS_MISTAKES = (
 )
 
 
+@graded
 def check_three_coins_em(fn, y, pi, p, q, n_iter):
     """Compare ``fn`` with :func:`em_lib.three_coins_em` on these inputs; explain a classic mistake."""
     kwargs = dict(y=np.array(y), pi=pi, p=p, q=q, n_iter=n_iter)
@@ -352,12 +354,12 @@ def self_check_three_coins_em(fn):
     run_self_check(
         [
             ("Li Hang's start (0.5, 0.5, 0.5): one iteration gives (0.5, 0.6, 0.6)",
-             lambda: check_three_coins_em(fn, y, 0.5, 0.5, 0.5, 1)),
+             lambda: check_three_coins_em.verdict(fn, y, 0.5, 0.5, 0.5, 1)),
             ("Li Hang's start (0.4, 0.6, 0.7): one iteration gives (0.4064, 0.5368, 0.6432)",
-             lambda: check_three_coins_em(fn, y, 0.4, 0.6, 0.7, 1)),
+             lambda: check_three_coins_em.verdict(fn, y, 0.4, 0.6, 0.7, 1)),
             ("Li Hang's start (0.4, 0.6, 0.7), three iterations",
-             lambda: check_three_coins_em(fn, y, 0.4, 0.6, 0.7, 3)),
+             lambda: check_three_coins_em.verdict(fn, y, 0.4, 0.6, 0.7, 3)),
             ("other tosses, start (0.3, 0.2, 0.9), one iteration",
-             lambda: check_three_coins_em(fn, other, 0.3, 0.2, 0.9, 1)),
+             lambda: check_three_coins_em.verdict(fn, other, 0.3, 0.2, 0.9, 1)),
         ]
     )

@@ -21,6 +21,7 @@ Importing this module does nothing else: no hooks, no patches.
 """
 
 import copy
+import functools
 import os
 import re
 import sys
@@ -246,7 +247,45 @@ def judge(inputs, answer, reference, mistakes=(), what="the result", rtol=RTOL, 
             continue
         if close(answer, wrong, rtol, atol):
             raise AssertionError(f"{what} is not right. {mistake.explanation}{note}")
-    raise AssertionError(f"{what} is not right: {describe_difference(answer, expected, 'the result')}{note}")
+    raise Unexplained(f"{what} is not right: {describe_difference(answer, expected, 'the result')}{note}", inputs)
+
+
+class Unexplained(AssertionError):
+    """A wrong answer that no classic mistake explains. A self-check shows the inputs with it (they are
+    the visible ones), so the learner can rerun the function on them; a graded test shows only the message."""
+
+    def __init__(self, message, inputs):
+        super().__init__(message)
+        self.inputs = inputs
+
+
+def describe_inputs(inputs, width=100):
+    """``name = value`` lines, arrays cut to a few entries: what a learner needs to rerun a failed check."""
+    lines = []
+    for name, value in inputs.items():
+        try:
+            text = np.array2string(np.asarray(value), threshold=8, edgeitems=3, precision=6, max_line_width=width)
+        except Exception:  # noqa: BLE001 (anything that does not print as an array prints as itself)
+            text = repr(value)
+        text = " ".join(text.split())
+        lines.append(f"{name} = {text if len(text) <= width else text[: width - 5] + ' ...'}")
+    return lines
+
+
+def graded(verdict):
+    """The graded form of a check whose ``verdict(...)`` returns a one-line confirmation.
+
+    It prints ``✓ <confirmation>`` and returns None, so every graded test cell shows its checks the
+    same way and ends on a statement (nbgrader would read a last value as a partial score). The
+    quiet ``graded_check.verdict`` is what the self-checks call.
+    """
+
+    @functools.wraps(verdict)
+    def graded_check(*args, **kwargs):
+        print("✓ " + verdict(*args, **kwargs))
+
+    graded_check.verdict = verdict
+    return graded_check
 
 
 def check(fn, kwargs, reference, mistakes=(), what=None, rtol=RTOL, atol=ATOL):
@@ -295,12 +334,21 @@ def _unchanged(after, before):
         return True
 
 
+class SelfCheckFailed(AssertionError):
+    """Raised by a self-check that found something wrong, after its lines are printed. In JupyterLab
+    the cell shows as failed with this one line, not a traceback through the checker's code."""
+
+    def _render_traceback_(self):  # IPython shows these lines instead of a traceback
+        return [f"{type(self).__name__}: {self}"]
+
+
 def run_self_check(checks):
     """Run named checks ``[(label, thunk), ...]``, print a line for each, and say what to fix first.
 
     Used by the visible self-check cells: every check runs even when an earlier one
-    fails, so the learner sees the whole picture. Raises ``AssertionError`` at the end
-    if any failed, so the cell shows as failed.
+    fails, so the learner sees the whole picture. A failure prints its message in words, and
+    for a wrong value no classic mistake explains, the inputs (they are the visible ones).
+    Raises :class:`SelfCheckFailed` at the end if any failed, so the cell shows as failed.
     """
     failures = []
     for label, thunk in checks:
@@ -309,10 +357,12 @@ def run_self_check(checks):
         except AssertionError as exc:
             failures.append(label)
             print(f"✗ {label}\n    {exc}")
+            if isinstance(exc, Unexplained):
+                print("    on the inputs:\n" + "\n".join(f"      {line}" for line in describe_inputs(exc.inputs)))
         else:
             print(f"✓ {label}")
     if failures:
-        raise AssertionError(f"{len(failures)} of {len(checks)} checks failed; start with: {failures[0]}")
+        raise SelfCheckFailed(f"{len(failures)} of {len(checks)} checks failed; start with: {failures[0]}")
     print(f"All {len(checks)} checks passed.")
 
 

@@ -84,8 +84,10 @@ def blame(check, fn_name, namespace, **functions):
             f"answer differs again, so check {helpers} too: see {own} self-check.)"
         ) from None
     either = " or ".join(names)
+    verb = "is" if len(names) == 1 else "are"
     raise AssertionError(
-        f"{fn_name}(...) gives the right answer when it calls em_lib's {helpers}, but not with yours: "
-        f"{fn_name} itself is right, so fix your {either} first (see {own} self-check{'s' if len(names) > 1 else ''}). "
-        f"Each function is graded on its own: a mistake in {either} costs only {own} own points."
+        f"{fn_name}(...) gives the right answer when em_lib's {helpers} {verb} put in place of yours, but not "
+        f"with yours: the mistake is in your {either}, so fix {'it' if len(names) == 1 else 'them'} first (see "
+        f"{own} self-check{'s' if len(names) > 1 else ''}). When graded, {fn_name} is checked with em_lib's "
+        f"{helpers}, so a mistake in {either} costs only {own} own points."
     ) from None

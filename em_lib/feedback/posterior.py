@@ -18,7 +18,7 @@ import numpy as np
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import log_joint, logsumexp_rows
 from ..mixture1d import posterior as reference_posterior
-from .core import Mistake, as_real_array, call_learner, check, close, kind_of, run_self_check
+from .core import Mistake, as_real_array, call_learner, check, close, graded, kind_of, run_self_check
 
 
 def _joint(x, weights, means, variances):
@@ -248,12 +248,14 @@ def rows_sum_to_one(fn, inputs, what):
         )
 
 
+@graded
 def check_posterior_rows(fn, **inputs):
     """One graded check of the form alone: an (n, K) array of probabilities whose rows sum to 1."""
     rows_sum_to_one(fn, inputs, "posterior(...)")
     return "posterior(...): an (n, K) array whose rows sum to 1"
 
 
+@graded
 def check_posterior(fn, **inputs):
     """One graded check: ``fn(**inputs)`` against ``em_lib.posterior``, naming a classic mistake.
 

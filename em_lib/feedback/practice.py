@@ -22,7 +22,7 @@ import numpy as np
 from .. import datasets as _datasets
 from ..mixture_nd import kmeans_step as reference_kmeans_step
 from ..mixture_nd import n_params as reference_n_gmm_params
-from .core import Mistake, as_real_array, changed_in_place, check, run_self_check
+from .core import Mistake, as_real_array, changed_in_place, check, graded, run_self_check
 
 # --------------------------------------------------------------------------
 # n_gmm_params
@@ -68,6 +68,7 @@ N_PARAMS_MISTAKES = (
 )
 
 
+@graded
 def check_n_gmm_params(fn, K, d):
     """Compare ``fn(K, d)`` with :func:`reference_n_gmm_params`; explain a classic mistake."""
     return check(fn, dict(K=K, d=d), reference_n_gmm_params, N_PARAMS_MISTAKES, what=f"n_gmm_params(K={K}, d={d})")
@@ -78,10 +79,10 @@ def self_check_n_gmm_params(fn):
     run_self_check(
         [
             ("one Gaussian on a line (K=1, d=1): a mean and a variance",
-             lambda: check_n_gmm_params(fn, 1, 1)),
-            ("the heights model (K=2, d=1)", lambda: check_n_gmm_params(fn, 2, 1)),
-            ("Old Faithful with two components (K=2, d=2)", lambda: check_n_gmm_params(fn, 2, 2)),
-            ("K=4 components in d=3 dimensions", lambda: check_n_gmm_params(fn, 4, 3)),
+             lambda: check_n_gmm_params.verdict(fn, 1, 1)),
+            ("the heights model (K=2, d=1)", lambda: check_n_gmm_params.verdict(fn, 2, 1)),
+            ("Old Faithful with two components (K=2, d=2)", lambda: check_n_gmm_params.verdict(fn, 2, 2)),
+            ("K=4 components in d=3 dimensions", lambda: check_n_gmm_params.verdict(fn, 4, 3)),
         ]
     )
 
@@ -217,6 +218,7 @@ KMEANS_MISTAKES = (
 )
 
 
+@graded
 def check_kmeans_step(fn, X, centres):
     """Compare ``fn(X, centres)`` with :func:`reference_kmeans_step`; explain a classic mistake."""
     X = np.array(X, dtype=float)
@@ -254,12 +256,12 @@ def self_check_kmeans_step(fn):
     run_self_check(
         [
             ("seven points in the plane, three centres",
-             lambda: check_kmeans_step(fn, SMALL_X, [[1.0, 1.0], [5.0, 5.0], [10.0, 1.0]])),
+             lambda: check_kmeans_step.verdict(fn, SMALL_X, [[1.0, 1.0], [5.0, 5.0], [10.0, 1.0]])),
             ("a centre far from every point keeps its place",
-             lambda: check_kmeans_step(fn, SMALL_X, [[0.0, 0.0], [6.0, 6.0], [50.0, 50.0]])),
+             lambda: check_kmeans_step.verdict(fn, SMALL_X, [[0.0, 0.0], [6.0, 6.0], [50.0, 50.0]])),
             ("Old Faithful, two centres",
-             lambda: check_kmeans_step(fn, faithful, [[2.0, 55.0], [4.5, 80.0]])),
+             lambda: check_kmeans_step.verdict(fn, faithful, [[2.0, 55.0], [4.5, 80.0]])),
             ("Old Faithful, four centres",
-             lambda: check_kmeans_step(fn, faithful, faithful[[0, 1, 2, 3]])),
+             lambda: check_kmeans_step.verdict(fn, faithful, faithful[[0, 1, 2, 3]])),
         ]
     )

@@ -27,7 +27,7 @@ from ..mixture1d import log_likelihood
 from ..mixture1d import m_step as reference_m_step
 from ..mixture1d import posterior as reference_posterior
 from ..bound import elbo
-from .core import Mistake, as_real_array, call_learner, check, close, kind_of, run_self_check
+from .core import Mistake, as_real_array, call_learner, check, close, graded, kind_of, run_self_check
 from .namespace import blame, using_reference
 from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_like_checks, rows_sum_to_one
 
@@ -36,11 +36,13 @@ from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_li
 # --------------------------------------------------------------------------
 
 
+@graded
 def check_e_step(fn, **inputs):
     """One graded check of ``e_step`` against ``em_lib.e_step``, naming a classic mistake."""
     return check_against_reference(fn, inputs, reference_e_step, POSTERIOR_MISTAKES, "e_step(...)")
 
 
+@graded
 def check_e_step_rows(fn, **inputs):
     """One graded check of the form alone: an (n, K) array of probabilities whose rows sum to 1.
 
@@ -175,6 +177,7 @@ def _learner_m_step(fn, inputs):
     return got
 
 
+@graded
 def check_m_step(fn, parts=("weights", "means", "variances"), **inputs):
     """One graded check of ``m_step`` against ``em_lib.m_step``: each returned array on its own.
 
@@ -268,11 +271,11 @@ def self_check_m_step(fn):
     """The visible self-check of ``m_step``: prints one line per check, naming the wrong array and why."""
     run_self_check([
         ("returns (weights, means, variances), weights of shape (K,) summing to 1", lambda: _weights_sum_to_one(fn)),
-        ("matches em_lib on heights with soft responsibilities", lambda: check_m_step(fn, **M_STEP_INPUTS["heights"])),
-        ("works for K = 3 components", lambda: check_m_step(fn, **M_STEP_INPUTS["three components"])),
+        ("matches em_lib on heights with soft responsibilities", lambda: check_m_step.verdict(fn, **M_STEP_INPUTS["heights"])),
+        ("works for K = 3 components", lambda: check_m_step.verdict(fn, **M_STEP_INPUTS["three components"])),
         (
             "one-hot responsibilities give each group's own mean and variance",
-            lambda: check_m_step(fn, **M_STEP_INPUTS["one-hot"]),
+            lambda: check_m_step.verdict(fn, **M_STEP_INPUTS["one-hot"]),
         ),
     ])
 
@@ -445,6 +448,7 @@ def _stopped_early(result, inputs, parts):
     )
 
 
+@graded
 def check_fit_em(fn, parts=("parameters", "history"), **inputs):
     """One graded check of ``fit_em`` against ``em_lib.fit_em``, naming a classic mistake of the loop.
 
@@ -532,6 +536,7 @@ def _history_of(got, inputs):
     return history
 
 
+@graded
 def check_fit_em_history(fn, **inputs):
     """One graded check of the history alone: one entry per iteration, never decreasing, and its
     last entry the log-likelihood of the parameters returned (so it is l AFTER the last M-step)."""
@@ -619,7 +624,7 @@ def _increasing(history):
 
 def _loop_or_steps(fn, inputs, namespace):
     """Check against em_lib; if wrong but right with em_lib's steps, say the steps are to blame."""
-    return blame(lambda: check_fit_em(fn, **inputs), "fit_em", namespace,
+    return blame(lambda: check_fit_em.verdict(fn, **inputs), "fit_em", namespace,
                  e_step=reference_e_step, m_step=reference_m_step)
 
 
