@@ -24,15 +24,24 @@ The likelihood of a Gaussian mixture is unbounded: put one mean exactly on a
 data point and let that component's covariance shrink, and
 :math:`N(x_i; x_i, \Sigma) = (2\pi)^{-d/2}\lvert\Sigma\rvert^{-1/2}` grows without
 limit. EM can walk into this "collapse" (notebook 05). The cure used here, the same
-as scikit-learn's ``reg_covar`` with the same default 1e-6, is a floor: the M-step
-adds ``covariance_floor`` to the diagonal of every covariance,
-:math:`\Sigma_k \leftarrow \Sigma_k + \lambda I`. Every eigenvalue is then at
-least :math:`\lambda`, so a collapsed component keeps a finite (large) likelihood
-instead of a singular covariance. With ``covariance_floor=0`` the M-step is exact
-maximum likelihood and a collapse raises ``ValueError``. (With a floor > 0 the
-M-step is no longer the exact maximiser, so the never-decreasing guarantee holds
-up to effects of the size of the floor; at the default they are far below
-rounding in every example of the course.)
+as scikit-learn's ``reg_covar`` with the same default 1e-6, is a floor
+:math:`\delta` (notebook 05's letter; :math:`\lambda` there names eigenvalues): the
+M-step computes the weighted covariance :math:`S_k` and adds ``covariance_floor`` to
+its diagonal, :math:`\Sigma_k = S_k + \delta I`. Every eigenvalue is then at least
+:math:`\delta`, so a collapsed component keeps a finite (large) likelihood instead of
+a singular covariance. With ``covariance_floor=0`` the M-step is exact maximum
+likelihood and a collapse raises ``ValueError``.
+
+With a floor > 0 the M-step is *not* the maximiser of the bound for the fixed
+responsibilities. The maximiser under the constraint "every eigenvalue at least
+:math:`\delta`" would raise only the eigenvalues of :math:`S_k` that are below
+:math:`\delta` (in 1-D, :math:`\max(S_k, \delta)`); :math:`+\delta I` moves every
+covariance. So notebook 04's guarantee (4.6) does not hold: EM with a floor converges
+to a fixed point of its own, near but not at a stationary point of :math:`\ell`, and
+near the end the log-likelihood can fall. It does in notebook 05 (Old Faithful, K = 3,
+seed 0, the default floor 1e-6): after iteration 51 it falls by up to 7e-8 per
+iteration, far above rounding; with ``covariance_floor=0`` every change is a rise
+until the rises reach rounding (about 1e-11).
 
 Speed
 -----
@@ -95,8 +104,9 @@ class MixtureFit:
     means : (K, d) component means :math:`\\mu_k`.
     covariances : (K, d, d) component covariances :math:`\\Sigma_k` (floor included).
     log_likelihoods : (T,) entry t is :math:`\\ell(\\theta^{(t+1)})`, the
-        log-likelihood after iteration t; it never decreases (exactly so with
-        ``covariance_floor=0``; see the module docstring for the floor).
+        log-likelihood after iteration t. With ``covariance_floor=0`` it never
+        decreases (up to rounding); with a floor it can fall slightly near
+        convergence (see the module docstring).
     converged : True if stopped by ``tol``, False if stopped by ``max_iter``.
     n_iter : T, the number of iterations run.
     """
@@ -281,9 +291,10 @@ def m_step_nd(X, resp, covariance_floor=1e-6):
 
     With :math:`N_k = \sum_i\gamma_{ik}`: :math:`\pi_k = N_k/n`,
     :math:`\mu_k = \frac1{N_k}\sum_i\gamma_{ik}x_i`,
-    :math:`\Sigma_k = \frac1{N_k}\sum_i\gamma_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top + \lambda I`
-    with :math:`\lambda` = ``covariance_floor`` (see the module docstring; with
-    0 this is the exact maximiser of the expected complete-data log-likelihood).
+    :math:`\Sigma_k = \frac1{N_k}\sum_i\gamma_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top + \delta I`
+    with :math:`\delta` = ``covariance_floor`` (see the module docstring). With 0 this
+    is the exact maximiser of the expected complete-data log-likelihood; with
+    :math:`\delta > 0` the weights and means still are, the covariances are not.
     """
     X = _check_data(X)
     resp = _check_resp(resp, X.shape[0])
@@ -302,7 +313,7 @@ def m_step_nd(X, resp, covariance_floor=1e-6):
     for k in range(counts.size):
         diff = X - means[k]                                     # x_i - mu_k
         covariances[k] = (resp[:, k] * diff.T) @ diff / counts[k]
-        covariances[k].flat[:: d + 1] += covariance_floor       # + lambda I
+        covariances[k].flat[:: d + 1] += covariance_floor       # + delta I
     return weights, means, covariances
 
 
@@ -378,11 +389,12 @@ Vert^2`, the nearest centre in
 
 
 def n_params(K, d):
-    r"""Int :math:`p = (K - 1) + Kd + K\,d(d+1)/2`: the free parameters of a full-covariance mixture.
+    r"""Int :math:`n_{\mathrm{par}} = (K - 1) + Kd + K\,d(d+1)/2`: the free parameters of a full-covariance mixture.
 
     The K weights sum to 1, so K - 1 of them are free; each of the K means has d
     entries; each covariance is a symmetric d x d matrix, fixed by its d(d+1)/2
-    entries on and above the diagonal. This is the p of :func:`bic`.
+    entries on and above the diagonal. This is the :math:`n_{\mathrm{par}}` of :func:`bic`
+    (notebook 05, eq. 5.2).
     """
     K = check_positive_int(K, "K")
     d = check_positive_int(d, "d")
@@ -593,7 +605,7 @@ def _parameters_from_statistics(stats, centred, params, covariance_floor, iterat
     second[:, cols, rows] = stats[:, 1 + d:]                     # and its mirror
     second /= counts[:, None, None]                              # E_k[x x^T]
     covariances = second - means[:, :, None] * means[:, None, :]   # E_k[x x^T] - mu_k mu_k^T
-    covariances[:, np.arange(d), np.arange(d)] += covariance_floor   # + lambda I
+    covariances[:, np.arange(d), np.arange(d)] += covariance_floor   # + delta I
     # The subtraction carries an error of about eps * |E_k[x x^T]|. When a component is
     # narrow and far from the centre of the data (a collapse onto a far point) that error
     # could reach 1e-11 of its smallest eigenvalue: measure its spread again, exactly.
@@ -650,15 +662,17 @@ def fit_gmm(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance
     init : ``"kmeans++"`` (:func:`init_kmeans_pp`), ``"random"`` (:func:`init_random`),
         or a tuple ``(weights, means, covariances)`` to start from exactly (all weights > 0).
     seed : seed of the initialisation (ignored for a tuple).
-    tol : stop when the log-likelihood rises by less than ``tol`` per sample in one
-        iteration, :math:`|\ell^{(t+1)} - \ell^{(t)}|/n < tol` (``converged=True``;
-        EM only raises it, the absolute value keeps rounding noise from counting as a
-        stop). ``tol=0`` runs exactly ``max_iter`` iterations.
+    tol : stop when the log-likelihood changes by less than ``tol`` per sample in one
+        iteration, :math:`|\ell^{(t+1)} - \ell^{(t)}|/n < tol` (``converged=True``; the
+        absolute value counts a small fall as a stop too: rounding noise, or the
+        floor's effect near convergence). ``tol=0`` runs exactly ``max_iter`` iterations.
     max_iter : otherwise stop after this many iterations (``converged=False``).
-    covariance_floor : :math:`\lambda \ge 0` added to the diagonal of every covariance
+    covariance_floor : :math:`\delta \ge 0` added to the diagonal of every covariance
         in each M-step (as scikit-learn's ``reg_covar``). The likelihood is unbounded
         when a covariance shrinks onto a point; the floor keeps every eigenvalue
-        >= :math:`\lambda`, so a collapsed component keeps a finite likelihood.
+        >= :math:`\delta`, so a collapsed component keeps a finite likelihood. With
+        :math:`\delta > 0` the log-likelihood can fall slightly near convergence (see
+        the module docstring).
 
     Returns
     -------
@@ -724,10 +738,11 @@ def fit_gmm(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance
 
 
 def bic(X, fit_or_params):
-    r"""Float: the Bayesian information criterion :math:`-2\ell(\theta) + p\log n` (lower is better).
+    r"""Float: the Bayesian information criterion :math:`-2\ell(\theta) + n_{\mathrm{par}}\log n` (lower is better).
 
     ``fit_or_params`` is a :class:`MixtureFit` or a tuple ``(weights, means, covariances)``;
-    :math:`p` = :func:`n_params` ``(K, d)`` free parameters (weights, means, covariances).
+    :math:`n_{\mathrm{par}}` = :func:`n_params` ``(K, d)`` free parameters (weights, means,
+    covariances); notebook 05, eq. 5.2.
     """
     X = _check_data(X)
     if isinstance(fit_or_params, MixtureFit):

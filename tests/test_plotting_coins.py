@@ -98,7 +98,53 @@ def test_three_coins_figure_every_fit_matches_the_observed_frequency():
     starts = np.random.default_rng(1).uniform(0.05, 0.95, size=(12, 3))
     fig, data = pc.plot_three_coins_starts(y, starts)
     assert data["fits"].shape == (12, 3)
+    assert data["paths"].shape == (12, 6, 3)
+    assert np.array_equal(data["paths"][:, 0], starts)
+    assert np.array_equal(data["paths"][:, -1], data["fits"])
+    assert np.allclose(data["fits"], [em_lib.three_coins_em(y, *s, 5) for s in starts], rtol=1e-12)
     assert np.allclose(data["p_heads"], y.mean())
-    assert np.allclose(data["log_likelihood"], data["curve_log_likelihood"].max(), atol=1e-3)
+    best = pc.three_coins_log_likelihood(y, 1.0, y.mean(), 0.5)      # l at P(y = 1) = the frequency
+    assert np.allclose(data["log_likelihood"], best)
+    assert np.allclose(data["log_likelihood_paths"][:, 1:], best)    # reached in one iteration
     assert np.ptp(data["fits"][:, 0]) > 0.2  # the fits really differ
     assert len(fig.axes) == 3
+    left = fig.axes[0]
+    assert len(left.lines) == 12
+    assert np.allclose(left.lines[3].get_ydata(), data["log_likelihood_paths"][3])
+
+
+def test_expected_counts_are_the_papers_table_and_give_its_first_iteration():
+    heads, tosses = datasets.two_coins()
+    fig, data = pc.plot_expected_counts(heads, tosses, *datasets.TWO_COINS_START)
+    w = em_lib.coins.two_coins_posterior_a(heads, tosses, *datasets.TWO_COINS_START)
+    assert np.allclose(data["posterior_a"], w)
+    # Do and Batzoglou's Figure 1b, rounded to one decimal
+    paper = [[2.2, 2.2, 2.8, 2.8], [7.2, 0.8, 1.8, 0.2], [5.9, 1.5, 2.1, 0.5],
+             [1.4, 2.1, 2.6, 3.9], [4.5, 1.9, 2.5, 1.1]]
+    assert np.array_equal(data["expected"].round(1), paper)
+    # each set's tosses are shared out whole between the two coins
+    assert np.allclose(data["expected"].sum(axis=1), tosses)
+    assert np.allclose(data["totals"], data["expected"].sum(axis=0))
+    assert np.allclose(data["theta"], em_lib.two_coins_em(heads, tosses, *datasets.TWO_COINS_START, 1))
+    assert len(fig.axes) == 2
+    bars = fig.axes[0].patches[: heads.size]                       # coin A's expected heads
+    assert np.allclose([b.get_width() for b in bars], data["expected"][:, 0])
+
+
+def test_surface_levels_resolve_the_two_tops_and_the_saddle():
+    """The top of the surface is not one flat colour: the maxima and the saddle between them fall in different bands."""
+    heads, tosses = datasets.two_coins()
+    fig, data = pc.plot_two_coins_surface(heads, tosses, datasets.TWO_COINS_START, 10)
+    levels, surface, theta = data["levels"], data["log_likelihood"], data["theta"]
+    top = surface.max()
+    assert np.all(np.diff(levels) > 0) and levels[-1] < top
+    assert np.sum(levels > top - 1.0) >= 3                          # several bands within 1 of the top
+    saddle = pc.two_coins_log_likelihood(heads, tosses, theta, theta).max()   # best point of the diagonal
+    assert top - 0.5 < saddle < top - 0.25                          # the saddle is close to the top ...
+    band = np.searchsorted(levels, [top, saddle, data["path_log_likelihood"][0]])
+    assert band[0] > band[1] > band[2]                              # ... yet in a band of its own
+    # every band has its own colour: the top bands are not squeezed into one end of the colour map
+    colours = np.asarray(fig.axes[0].collections[0].get_facecolor())[:, :3]
+    assert len(colours) == levels.size + 1                          # the bands and the region below the last level
+    steps = np.linalg.norm(np.diff(colours, axis=0), axis=1)
+    assert steps.min() > 0.05                                       # neighbouring bands, the top ones too, look different

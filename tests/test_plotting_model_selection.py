@@ -69,3 +69,18 @@ def test_plot_convergence_shows_the_rise_per_sample_and_the_stop(faithful):
     stopped = mnd.fit_gmm(faithful, 3, seed=0, tol=1e-3, max_iter=40)
     first_below = int(np.argmax(data["increase_per_sample"] < 1e-3)) + 2
     assert stopped.converged and stopped.n_iter == first_below
+
+
+def test_plot_convergence_draws_the_falls_of_a_floored_run_instead_of_hiding_them(faithful):
+    """With the default covariance floor the log-likelihood of this run falls after iteration 51 (notebook 05)."""
+    floored = mnd.fit_gmm(faithful, 3, seed=0, tol=0, max_iter=60)
+    fig, data = ms.plot_convergence(floored.log_likelihoods, faithful.shape[0])
+    change = np.diff(floored.log_likelihoods)
+    assert np.array_equal(data["falls"], np.flatnonzero(change < 0) + 1)
+    assert data["falls"].size > 0 and data["falls"].min() > 40
+    crosses = fig.axes[0].lines[1]
+    assert np.allclose(crosses.get_ydata(), -change[change < 0] / faithful.shape[0])
+    # without the floor the M-step is exact and every change of the same run is a rise
+    exact = mnd.fit_gmm(faithful, 3, seed=0, tol=0, max_iter=60, covariance_floor=0.0)
+    fig, data = ms.plot_convergence(exact.log_likelihoods, faithful.shape[0])
+    assert data["falls"].size == 0 and np.all(data["increase_per_sample"] > 0)

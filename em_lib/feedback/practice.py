@@ -3,7 +3,7 @@ r"""Feedback for notebook 05: ``n_gmm_params`` and ``kmeans_step``.
 The references are em_lib's own, and the notebook uses them after the exercises:
 
 - :func:`em_lib.mixture_nd.n_params` counts the free parameters of a K-component
-  Gaussian mixture with full covariances in d dimensions, the ``p`` of
+  Gaussian mixture with full covariances in d dimensions, the :math:`n_{\mathrm{par}}` of
   :func:`em_lib.mixture_nd.bic`;
 - :func:`em_lib.mixture_nd.kmeans_step` is one iteration of k-means, the "hard" EM of
   notebook 05: a hard E-step (each point to its nearest centre) and an M-step

@@ -15,6 +15,7 @@ for the three coins. Both live in :mod:`em_lib.coins` and are re-exported here.
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import BoundaryNorm
 
 from .. import coins as _coins
 from ..coins import three_coins_log_likelihood, two_coins_log_likelihood  # noqa: F401  (re-exported)
@@ -31,11 +32,70 @@ def two_coins_em_path(heads, n_tosses, theta_a, theta_b, n_iter):
     return np.array(path)
 
 
+def plot_expected_counts(heads, n_tosses, theta_a, theta_b, ax=None):
+    r"""Do and Batzoglou's table of one E-step, drawn: each set's heads and tails split between the coins.
+
+    Set j goes to coin A with weight :math:`w_j = P(z_j = A \mid h_j; \theta)`
+    (:func:`em_lib.coins.two_coins_posterior_a`, notebook 06 eq. 6.1) and to coin B with
+    :math:`1 - w_j`, so coin A is credited with :math:`w_j h_j` expected heads and
+    :math:`w_j (n_j - h_j)` expected tails, coin B with the rest. The M-step (eq. 6.2)
+    divides each coin's total expected heads by its total expected tosses.
+
+    Two panels, coin A and coin B, one bar per set (heads dark, tails light), the
+    totals in each title. Returns ``(fig, data)`` with ``posterior_a`` (m,),
+    ``expected`` (m, 4) whose columns are A heads, A tails, B heads, B tails,
+    ``totals`` (4,) their sums, and ``theta`` (2,): the M-step's new
+    :math:`(\theta_A, \theta_B)`.
+    """
+    heads = np.asarray(heads, dtype=float)
+    n_tosses = np.broadcast_to(np.asarray(n_tosses, dtype=float), heads.shape)
+    w = _coins.two_coins_posterior_a(heads, n_tosses, theta_a, theta_b)
+    tails = n_tosses - heads
+    expected = np.stack([w * heads, w * tails, (1 - w) * heads, (1 - w) * tails], axis=1)
+    totals = expected.sum(axis=0)
+    theta = np.array([totals[0] / (totals[0] + totals[1]), totals[2] / (totals[2] + totals[3])])
+
+    if ax is None:
+        fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2), sharey=True, layout="constrained")
+    else:
+        axes = ax
+        fig = axes[0].figure
+    rows = np.arange(heads.size)
+    for panel, coin, col, colour in zip(axes, "AB", (0, 2), ("tab:red", "tab:blue")):
+        h, t = expected[:, col], expected[:, col + 1]
+        panel.barh(rows, h, color=colour, label="expected heads")
+        panel.barh(rows, t, left=h, color=colour, alpha=0.35, label="expected tails")
+        for j in rows:
+            panel.text(h[j] + t[j] + 0.15, j, f"{h[j]:.1f} H, {t[j]:.1f} T", va="center", fontsize=8)
+        total_h, total_t = totals[col], totals[col + 1]
+        panel.set(xlim=(0, n_tosses.max() * 1.45), xlabel="expected tosses credited to the coin",
+                  title=(rf"coin {coin}: {total_h:.1f} H, {total_t:.1f} T, "
+                         rf"$\theta_{coin}$ = {total_h:.1f} / {total_h + total_t:.1f} = {theta[col // 2]:.2f}"))
+        panel.title.set_fontsize(10)
+        panel.legend(loc="lower right", fontsize=8)
+    axes[0].set_yticks(rows, [f"set {j}: {int(h)} H" for j, h in enumerate(heads)])
+    axes[0].invert_yaxis()
+    data = {"posterior_a": w, "expected": expected, "totals": totals, "theta": theta}
+    return fig, data
+
+
+#: How far below its maximum each contour of :func:`plot_two_coins_surface` lies. Dense near
+#: the top, where the two maxima and the saddle between them differ by less than 0.5,
+#: sparse far down, where the likelihood drops by tens.
+SURFACE_DEPTHS = (60, 40, 25, 15, 10, 6, 4, 2.5, 1.5, 1.0, 0.5, 0.25, 0.1)
+
+
 def plot_two_coins_surface(heads, n_tosses, start, n_iter=10, grid_size=199, ax=None):
-    """Contours of the two-coin log-likelihood over (theta_A, theta_B), with EM's path from ``start``.
+    r"""Contours of the two-coin log-likelihood over (theta_A, theta_B), with EM's path from ``start``.
+
+    The colours show :math:`\ell - \max\ell`, how far each point lies below the best
+    grid point, in the bands of ``SURFACE_DEPTHS``; every band has a colour of its own
+    (equally spaced along the colour map, not in proportion to its depth), so the
+    neighbourhood of the maximum, where the bands are narrow, stays readable.
 
     Returns ``(fig, data)`` with ``theta`` (the (grid_size,) grid on each axis),
     ``log_likelihood`` (grid_size, grid_size; rows theta_B, columns theta_A),
+    ``levels`` the contour levels of the log-likelihood (ascending),
     ``path`` (n_iter + 1, 2) and ``path_log_likelihood`` (n_iter + 1,), and
     ``grid_maximum``: the (theta_A, theta_B) of the best grid point, and ``mirror``:
     EM's end point with the two coins relabelled, an equally high point.
@@ -49,9 +109,17 @@ def plot_two_coins_surface(heads, n_tosses, start, n_iter=10, grid_size=199, ax=
 
     fig, ax = _figure(ax, (5.6, 5.0))
     top = surface.max()
-    levels = top - np.array([60, 40, 25, 15, 10, 6, 4, 2.5, 1.5, 0.75, 0.25])
-    cs = ax.contourf(ta, tb, surface, levels=np.append(levels, top + 1e-9), cmap="viridis", extend="min")
-    fig.colorbar(cs, ax=ax, shrink=0.8, format="%.1f", label=r"$\ell(\theta_A, \theta_B)$")
+    depths = -np.array(SURFACE_DEPTHS, dtype=float)                 # ascending: -60 .. -0.1
+    bounds = np.append(depths, 1e-9)                                  # the last band reaches the top
+    cmap = plt.get_cmap("viridis")
+    norm = BoundaryNorm(bounds, cmap.N, extend="min")
+    cs = ax.contourf(ta, tb, surface - top, levels=bounds, cmap=cmap, norm=norm, extend="min")
+    ax.contour(ta, tb, surface - top, levels=depths, colors="black", linewidths=0.4, alpha=0.35)
+    bar = fig.colorbar(cs, ax=ax, shrink=0.8, spacing="uniform",
+                       label=rf"$\ell(\theta_A, \theta_B) - \max\ell$  (max $\ell$ = {top:.2f})")
+    bar.set_ticks(depths)
+    bar.set_ticklabels([f"{v:g}" for v in depths])
+    bar.ax.tick_params(labelsize=8)
     ax.plot(path[:, 0], path[:, 1], "-o", color="white", ms=3.5, lw=1.2, label="EM iterates")
     ax.plot(*path[0], "s", color="tab:orange", ms=8, label=f"start ({path[0, 0]:.2f}, {path[0, 1]:.2f})")
     ax.plot(*path[-1], "*", color="tab:red", ms=13,
@@ -67,6 +135,7 @@ def plot_two_coins_surface(heads, n_tosses, start, n_iter=10, grid_size=199, ax=
         "theta": theta,
         "log_likelihood": surface,
         "path": path,
+        "levels": top + depths,
         "path_log_likelihood": path_ll,
         "grid_maximum": (float(ta[best]), float(tb[best])),
         "mirror": (float(mirror[0]), float(mirror[1])),
@@ -93,43 +162,51 @@ def plot_log_likelihood_per_iteration(log_likelihoods, label=None, ax=None, titl
 
 
 def plot_three_coins_starts(y, starts, n_iter=5, ax=None):
-    """Where EM ends in Li Hang's three-coin model from each of several starts.
+    r"""Where EM goes in Li Hang's three-coin model from each of several starts.
 
-    Left: the log-likelihood as a function of P(y = 1) = pi p + (1 - pi) q, the only
-    thing it depends on, with each fit marked. Right: the fitted (p, q) of every
-    start, coloured by the fitted pi, and the line from each start to its fit.
-    Returns ``(fig, data)`` with ``starts`` (S, 3), ``fits`` (S, 3), ``p_heads`` (S,)
-    the fitted P(y = 1), ``log_likelihood`` (S,) at the fits, and the curve
-    ``curve_p_heads``, ``curve_log_likelihood``.
+    Left: the log-likelihood :math:`\ell(\theta^{(t)})` against the iteration t, one line
+    per start. Right: the start (p, q) and the fitted (p, q) of every start, joined by a
+    line, the fit coloured by its fitted pi. The figure shows what happens; why is
+    Exercise 6.3 of notebook 06.
+
+    Returns ``(fig, data)`` with ``starts`` (S, 3), ``fits`` (S, 3), ``paths``
+    (S, n_iter + 1, 3) every iterate (the start first), ``log_likelihood_paths``
+    (S, n_iter + 1) the log-likelihood at each iterate, ``log_likelihood`` (S,) at the
+    fits, and ``p_heads`` (S,) the fitted P(y = 1) = pi p + (1 - pi) q.
     """
     starts = np.asarray(starts, dtype=float)
-    fits = np.array([_coins.three_coins_em(y, *s, n_iter) for s in starts])
+    paths = np.empty((starts.shape[0], n_iter + 1, 3))
+    for s, start in enumerate(starts):
+        paths[s, 0] = start
+        for t in range(n_iter):
+            paths[s, t + 1] = _coins.three_coins_em(y, *paths[s, t], 1)
+    fits = paths[:, -1]
     p_heads = fits[:, 0] * fits[:, 1] + (1 - fits[:, 0]) * fits[:, 2]
-    fit_ll = three_coins_log_likelihood(y, fits[:, 0], fits[:, 1], fits[:, 2])
-    curve_p = np.linspace(0.02, 0.98, 193)
-    curve_ll = three_coins_log_likelihood(y, 1.0, curve_p, 0.5)
+    path_ll = three_coins_log_likelihood(y, paths[..., 0], paths[..., 1], paths[..., 2])
+    fit_ll = path_ll[:, -1]
 
     if ax is None:
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
     else:
         left, right = ax
         fig = left.figure
-    left.plot(curve_p, curve_ll, color="0.3")
-    left.plot(p_heads, fit_ll, "o", color="tab:red", ms=7, mfc="none", label=f"{len(fits)} EM fits")
-    left.set(xlabel=r"$P(y=1) = \pi p + (1-\pi) q$", ylabel=r"$\ell(\pi, p, q)$",
-             title="The likelihood sees only P(y = 1)", ylim=(curve_ll.max() - 8, curve_ll.max() + 0.8))
-    left.legend(loc="lower center")
+    iteration = np.arange(n_iter + 1)
+    for s in range(starts.shape[0]):
+        left.plot(iteration, path_ll[s], "-o", color="tab:blue", alpha=0.35, ms=3, lw=1)
+    left.set(xlabel="iteration t", ylabel=r"$\ell(\pi, p, q)$ at iterate t",
+             title=f"Log-likelihood per iteration, {starts.shape[0]} starts")
+    left.set_xticks(iteration)
     for s, f in zip(starts, fits):
         right.plot([s[1], f[1]], [s[2], f[2]], color="0.8", lw=0.8, zorder=1)
     right.plot(starts[:, 1], starts[:, 2], ".", color="0.6", ms=4, label="starts (p, q)", zorder=2)
     sc = right.scatter(fits[:, 1], fits[:, 2], c=fits[:, 0], cmap="plasma", vmin=0, vmax=1, s=28,
-                       zorder=3, label="fits (p, q)")
+                       zorder=3, label=f"after {n_iter} iterations (p, q)")
     fig.colorbar(sc, ax=right, label=r"fitted $\pi$")
     right.set(xlabel="p (coin B)", ylabel="q (coin C)", xlim=(0, 1), ylim=(0, 1), aspect="equal",
-              title="Different starts, different fits")
+              title="Where the starts end")
     right.legend(loc="lower left", fontsize=8)
-    data = {"starts": starts, "fits": fits, "p_heads": p_heads, "log_likelihood": fit_ll,
-            "curve_p_heads": curve_p, "curve_log_likelihood": curve_ll}
+    data = {"starts": starts, "fits": fits, "paths": paths, "log_likelihood_paths": path_ll,
+            "log_likelihood": fit_ll, "p_heads": p_heads}
     return fig, data
 
 

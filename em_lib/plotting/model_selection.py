@@ -69,25 +69,33 @@ def plot_collapse(X, weights, means, covariances, component, variances, referenc
 
 
 def plot_convergence(log_likelihoods, n, tols=(), ax=None, title=None):
-    r"""The rise of the log-likelihood per sample at each iteration, :math:`(\ell^{(t)} - \ell^{(t-1)})/n`, on a log scale.
+    r"""The change of the log-likelihood per sample at each iteration, :math:`(\ell^{(t)} - \ell^{(t-1)})/n`, on a log scale.
 
-    ``log_likelihoods`` (T,) is a fit's history (``MixtureFit.log_likelihoods``);
+    ``log_likelihoods`` (T,) is a fit's history (``MixtureFit.log_likelihoods``). A rise
+    is drawn as a blue dot; a fall (possible with a covariance floor, see
+    :mod:`em_lib.mixture_nd`) is drawn at its size, as a red cross, so that no
+    iteration disappears from the log scale; a change of exactly 0 is not drawn.
     ``tols`` are drawn as horizontal lines: a fit run with ``tol`` stops at the first
-    iteration whose rise falls below it. Returns ``(fig, data)`` with ``iteration``
-    (T-1,), starting at 1, and ``increase_per_sample`` (T-1,).
+    iteration whose change is smaller than it in size. Returns ``(fig, data)`` with
+    ``iteration`` (T-1,), starting at 1, ``increase_per_sample`` (T-1,), negative for
+    a fall, and ``falls``, the iterations at which the log-likelihood fell.
     """
     values = np.asarray(log_likelihoods, dtype=float)
     increase = np.diff(values) / n
     iteration = np.arange(1, values.size)
+    falls = iteration[increase < 0]
     fig, ax = _figure(ax, (6.0, 3.6))
-    shown = np.where(increase > 0, increase, np.nan)
-    ax.semilogy(iteration, shown, "-o", ms=3, label=r"$(\ell^{(t)} - \ell^{(t-1)}) / n$")
+    rises = np.where(increase > 0, increase, np.nan)
+    ax.semilogy(iteration, rises, "-o", ms=3, label=r"rise $(\ell^{(t)} - \ell^{(t-1)}) / n$")
+    if falls.size:
+        ax.semilogy(falls, -increase[increase < 0], "x", color="tab:red", ms=5,
+                    label=r"fall: $(\ell^{(t-1)} - \ell^{(t)}) / n$")
     for tol, colour in zip(tols, ("tab:orange", "tab:green", "tab:red", "tab:purple")):
         ax.axhline(tol, color=colour, ls="--", lw=1, label=f"tol = {tol:g}")
-    ax.set(xlabel="iteration t", ylabel="rise of the log-likelihood per sample",
+    ax.set(xlabel="iteration t", ylabel="change of the log-likelihood per sample",
            title=title or "How fast EM stops gaining")
     ax.legend(loc="upper right", fontsize=8)
-    return fig, {"iteration": iteration, "increase_per_sample": increase}
+    return fig, {"iteration": iteration, "increase_per_sample": increase, "falls": falls}
 
 
 def plot_bic(X, fits, ax=None, title=None):
@@ -103,7 +111,7 @@ def plot_bic(X, fits, ax=None, title=None):
                      for K in Ks])
     best = int(Ks[np.argmin(bics)])
     fig, ax = _figure(ax, (6.0, 3.8))
-    ax.plot(Ks, bics, "-o", color="tab:blue", label=r"BIC $= -2\ell + p \log n$")
+    ax.plot(Ks, bics, "-o", color="tab:blue", label=r"BIC $= -2\ell + n_{\mathrm{par}} \log n$")
     ax.plot(Ks, m2ll, "-s", color="0.55", ms=4, label=r"$-2\ell$ alone")
     ax.plot(best, bics.min(), "o", color="tab:red", ms=12, mfc="none", mew=2, label=f"lowest BIC: K = {best}")
     ax.set(xlabel="number of components K", ylabel="criterion (lower is better)",
