@@ -6,7 +6,7 @@ the names and signatures the notebooks' exercises use:
 - notebook 01: ``log_joint``, ``log_likelihood``
 - notebook 02: ``jensen_gap``, ``elbo``
 - notebook 03: ``posterior``
-- notebook 04: ``e_step``, ``m_step``, ``fit_em``
+- notebook 04: ``m_step``, ``em_iteration``, ``fit_em`` (and ``e_step``, which is notebook 03's ``posterior``)
 - notebook 06: ``two_coins_em``, ``three_coins_em``
 
 Modules: ``mixture1d`` (the 1-D Gaussian mixture), ``bound`` (Jensen and the
@@ -14,7 +14,7 @@ lower bound), ``mixture_nd`` (multivariate mixtures, notebook 05), ``coins``,
 ``datasets``, ``plotting`` (figures, apart from the maths).
 """
 
-from .bound import elbo, jensen_gap
+from .bound import elbo, em_iteration, jensen_gap
 from .coins import three_coins_em, two_coins_em
 from .mixture1d import e_step, fit_em, log_joint, log_likelihood, m_step, posterior
 
@@ -26,6 +26,7 @@ __all__ = [
     "posterior",
     "e_step",
     "m_step",
+    "em_iteration",
     "fit_em",
     "two_coins_em",
     "three_coins_em",

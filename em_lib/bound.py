@@ -13,7 +13,7 @@ Shapes: ``q`` is (n, K), like ``resp``; the rest as in :mod:`em_lib.mixture1d`.
 import numpy as np
 
 from ._checks import as_float_array, check_distribution_rows, check_finite, check_probability_vector
-from .mixture1d import log_joint, logsumexp_rows
+from .mixture1d import e_step, log_joint, log_likelihood, logsumexp_rows, m_step
 
 
 def jensen_gap(values, q):
@@ -116,3 +116,26 @@ def bound_gap(x, q, weights, means, variances):
     log_post = lj - logsumexp_rows(lj)[:, None]  # log p(z_i = k | x_i), finite in the tails
     used = q > 0
     return float(np.sum(q[used] * (np.log(q[used]) - log_post[used])))
+
+
+def em_iteration(x, weights, means, variances):
+    r"""One EM iteration from :math:`\theta^{(t)}` and the four numbers of its chain (notebook 04, eq. 4.6).
+
+    Returns ``(weights, means, variances, chain)``: :math:`\theta^{(t+1)}`, the M-step on the
+    responsibilities :math:`Q^{(t)}` at :math:`\theta^{(t)}` (the E-step), and the (4,) array
+
+    .. math::
+        \big[\ell(\theta^{(t)}),\; L(Q^{(t)}, \theta^{(t)}),\; L(Q^{(t)}, \theta^{(t+1)}),\; \ell(\theta^{(t+1)})\big],
+
+    which EM keeps in order: the first two are equal (the bound touches at the posterior),
+    the M-step cannot lower the bound, and the bound lies below :math:`\ell` everywhere.
+    """
+    resp = e_step(x, weights, means, variances)
+    new = m_step(x, resp)
+    chain = np.array([
+        log_likelihood(x, weights, means, variances),
+        elbo(x, resp, weights, means, variances),
+        elbo(x, resp, *new),
+        log_likelihood(x, *new),
+    ])
+    return (*new, chain)

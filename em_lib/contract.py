@@ -20,7 +20,8 @@ ASSIGNMENTS = {a.name: a for a in (
     Assignment("01_latent_variables", ("log_joint", "log_likelihood")),
     Assignment("02_jensens_inequality", ("jensen_gap", "elbo"), may_call=("log_joint",)),
     Assignment("03_tight_bound", ("posterior",), may_call=("log_joint",)),
-    Assignment("04_e_and_m_steps", ("e_step", "m_step", "fit_em"), may_call=("log_joint", "log_likelihood")),
+    Assignment("04_e_and_m_steps", ("m_step", "em_iteration", "fit_em"),
+               may_call=("log_joint", "log_likelihood", "e_step", "elbo")),
     Assignment("05_em_in_practice", ("n_gmm_params", "kmeans_step")),
     Assignment("06_beyond_gaussians", ("two_coins_em", "three_coins_em")),
 )}

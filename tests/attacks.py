@@ -479,26 +479,26 @@ ATTACKS = (
     Attack("answer_cell_marked_as_a_test", A01, "blank", edit=_answer_cell_turned_into_a_test),
     # ---------------------------------------------------------------- notebook 04: what the grader serves
     Attack("served_references_stashed_for_later", A04, "blank", answers={
-        "e_step_answer": _d("""
+        "m_step_answer": _d("""
             import builtins
-            def e_step(x, weights, means, variances):
-                return builtins.__dict__["STASH"]["e_step"](x, weights, means, variances)
+            def m_step(x, resp):
+                return builtins.__dict__["STASH"]["m_step"](x, resp)
             """),
         "fit_em_answer": _d("""
             def fit_em(x, weights, means, variances, n_iter):
                 import builtins
-                builtins.STASH = {"e_step": e_step, "m_step": m_step}   # the reference steps, during this test
+                builtins.STASH = {"m_step": m_step, "em_iteration": em_iteration}   # the references, during this test
                 raise NotImplementedError()
             """)}),
     Attack("unserved_reference_through_em_lib", A04, "blank", answers={
-        "e_step_answer": _d("""
-            def e_step(x, weights, means, variances):
-                for name in ("e_step", "posterior", "_e_step", "mixture1d"):
+        "em_iteration_answer": _d("""
+            def em_iteration(x, weights, means, variances):
+                for name in ("em_iteration", "m_step", "fit_em", "mixture1d"):
                     try:
                         return getattr(em_lib, name)(x, weights, means, variances)
                     except Exception:
                         pass
-                return em_lib.__dict__["__getattr__"]("posterior")(x, weights, means, variances)
+                return em_lib.__dict__["__getattr__"]("em_iteration")(x, weights, means, variances)
             """),
         "m_step_answer": _d("""
             def m_step(x, resp):

@@ -126,28 +126,31 @@ HONEST = (
                 return float(np.sum(lse(log_joint(x, weights, means, variances), axis=1)))
             """)}),
     Honest("a_helper_name_reused_by_a_later_answer", A04, answers={
-        "e_step_answer": _d("""
-            def normalise(a):
-                e = np.exp(a - a.max(axis=1, keepdims=True))
-                return e / e.sum(axis=1, keepdims=True)
-            def e_step(x, weights, means, variances):
-                return normalise(em_lib.log_joint(x, weights, means, variances))
-            """),
         "m_step_answer": _d("""
-            def normalise(counts, n):          # another helper, the same name: e_step's tests ran before this cell
+            def share(counts, n):
                 return counts / n
             def m_step(x, resp):
                 counts = resp.sum(axis=0)
                 means = resp.T @ x / counts
                 variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / counts
-                return normalise(counts, x.size), means, variances
+                return share(counts, x.size), means, variances
+            """),
+        "em_iteration_answer": _d("""
+            def share(q, x, theta):          # another helper, the same name: m_step's tests ran before this cell
+                return em_lib.elbo(x, q, *theta)
+            def em_iteration(x, weights, means, variances):
+                q = em_lib.e_step(x, weights, means, variances)
+                new = m_step(x, q)
+                chain = [em_lib.log_likelihood(x, weights, means, variances), share(q, x, (weights, means, variances)),
+                         share(q, x, new), em_lib.log_likelihood(x, *new)]
+                return (*new, np.array(chain))
             """)}),
     Honest("a_loop_that_records_lists", A04, answers={"fit_em_answer": _d("""
         def fit_em(x, weights, means, variances, n_iter):
             history = []
             t = 0
             while t < n_iter:
-                resp = e_step(x, weights, means, variances)
+                resp = em_lib.e_step(x, weights, means, variances)
                 weights, means, variances = m_step(x, resp)
                 history.append(em_lib.log_likelihood(x, weights, means, variances))
                 t += 1

@@ -17,7 +17,7 @@ from em_lib import elbo, jensen_gap, log_joint, log_likelihood, posterior
 from em_lib.bound import bound_gap, entropy, expected_complete_log_likelihood, kl_divergence
 from em_lib.datasets import HEIGHTS_TRUE
 
-from strategies import distribution_rows, problems, problems_with_q
+from strategies import distribution_rows, fit_problems, problems, problems_with_q
 
 
 def _scale(x, q, weights, means, variances):
@@ -211,3 +211,58 @@ def test_jensen_gap_with_the_heights_models_stars():
     assert gap > 0
     # The gap is the KL divergence of Q from the posterior, for this one point.
     assert gap == pytest.approx(kl_divergence(q[None, :], posterior([190.0], *HEIGHTS_TRUE))[0], rel=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# One EM iteration and its chain (notebook 04, eq. 4.6)
+# ---------------------------------------------------------------------------
+
+from hypothesis import reject  # noqa: E402
+
+from em_lib import e_step, em_iteration, fit_em, m_step  # noqa: E402
+
+
+def _iterate_or_reject(x, *theta):
+    """em_iteration, or reject an example where a component lost every point or collapsed onto one
+    (the M-step is undefined there; tests/test_mixture1d.py covers those cases)."""
+    try:
+        return em_iteration(x, *theta)
+    except ValueError as exc:
+        if "no responsibility" in str(exc) or "strictly positive" in str(exc):
+            reject()
+        raise
+
+
+@given(fit_problems())
+def test_the_chain_of_one_iteration_is_in_order(case):
+    x, *theta = case
+    *new, chain = _iterate_or_reject(x, *theta)
+    scale = _scale(x, e_step(x, *theta), *theta)
+    l_old, bound_old, bound_new, l_new = chain
+    assert abs(l_old - bound_old) <= 1e-12 * scale          # tight at the posterior
+    assert bound_old <= bound_new + 1e-12 * scale            # the M-step cannot lower the bound
+    assert bound_new <= l_new + 1e-12 * scale                # the bound lies below l everywhere
+
+
+@given(fit_problems())
+def test_one_iteration_is_an_e_step_then_an_m_step(case):
+    x, *theta = case
+    *new, chain = _iterate_or_reject(x, *theta)
+    for got, expected in zip(new, m_step(x, e_step(x, *theta))):
+        assert np.allclose(got, expected, rtol=1e-12, atol=0)
+    assert chain[3] == pytest.approx(log_likelihood(x, *new), rel=1e-12)
+
+
+def test_the_chain_agrees_with_fit_em_on_the_heights():
+    x = np.linspace(150.0, 195.0, 40)
+    start = (np.array([0.5, 0.5]), np.array([185.0, 150.0]), np.array([100.0, 100.0]))
+    *new, chain = em_iteration(x, *start)
+    *fitted, history = fit_em(x, *start, 1)
+    assert np.allclose(new, fitted, rtol=1e-10)
+    assert chain[3] == pytest.approx(history[0], rel=1e-12)
+    assert chain[0] < chain[3]
+
+
+def test_em_iteration_refuses_bad_input_by_name():
+    with pytest.raises(ValueError, match="variances"):
+        em_iteration([1.0, 2.0], [0.5, 0.5], [0.0, 1.0], [1.0, -1.0])

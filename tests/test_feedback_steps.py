@@ -1,4 +1,4 @@
-"""em_lib.feedback.steps: the classic mistakes of notebook 04 (e_step, m_step, fit_em) are named.
+"""em_lib.feedback.steps: the classic mistakes of notebook 04 (m_step, em_iteration, fit_em) are named.
 
 The wrong learner functions are written as a learner would write them, independently
 of the Mistake catalogue, so the tests check that real wrong code is recognised.
@@ -13,67 +13,9 @@ from strategies import positive_distribution_rows, samples
 
 import em_lib
 from em_lib.feedback import steps as fb
-from em_lib.feedback.posterior import SELF_CHECK_INPUTS
-
-# --------------------------------------------------------------------------
-# e_step: the posterior's mistakes, under the e_step name
-# --------------------------------------------------------------------------
-
-
-def e_over_samples(x, weights, means, variances):
-    joint = weights * stats.norm.pdf(x[:, None], means, np.sqrt(variances))
-    return joint / joint.sum(axis=0)
-
-
-def e_no_weights(x, weights, means, variances):
-    lik = stats.norm.pdf(x[:, None], means, np.sqrt(variances))
-    return lik / lik.sum(axis=1, keepdims=True)
-
-
-def e_naive(x, weights, means, variances):
-    dens = weights * np.exp(-((x[:, None] - means) ** 2) / (2 * variances)) / np.sqrt(2 * np.pi * variances)
-    with np.errstate(invalid="ignore"):
-        return dens / dens.sum(axis=1, keepdims=True)
-
-
-def e_transposed(x, weights, means, variances):
-    return em_lib.posterior(x, weights, means, variances).T.copy()
-
-
-def e_joint(x, weights, means, variances):
-    return weights * stats.norm.pdf(x[:, None], means, np.sqrt(variances))
-
 
 def not_written(*args, **kwargs):
     raise NotImplementedError()
-
-
-@pytest.mark.parametrize(
-    "fn, words",
-    [
-        (e_over_samples, "over the samples"),
-        (e_no_weights, "mixing weights are missing"),
-        (e_transposed, "transposed"),
-        (e_joint, "not normalised"),
-    ],
-)
-def test_e_step_mistakes_are_named(fn, words):
-    with pytest.raises(AssertionError, match="e_step") as info:
-        fb.check_e_step.verdict(fn, **SELF_CHECK_INPUTS["heights"])
-    assert words in str(info.value)
-
-
-def test_e_step_underflow_is_named():
-    with pytest.raises(AssertionError, match="underflow"):
-        fb.check_e_step.verdict(e_naive, **SELF_CHECK_INPUTS["far tails"])
-
-
-def test_e_step_reference_passes_and_unwritten_is_told(capsys):
-    fb.self_check_e_step(em_lib.e_step)
-    assert "All 4 checks passed." in capsys.readouterr().out
-    with pytest.raises(AssertionError):
-        fb.self_check_e_step(not_written)
-    assert "e_step(...) is not written yet" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------
@@ -292,7 +234,7 @@ def test_reference_steps_swaps_and_restores_even_on_failure():
     assert namespace == {"e_step": not_written, "m_step": not_written}
     empty = {}
     with fb.reference_steps(empty):
-        assert set(empty) == {"e_step", "m_step"}
+        assert set(empty) == {"e_step", "m_step", "em_iteration"}
     assert empty == {}
 
 
@@ -468,28 +410,6 @@ def test_variance_mistakes_around_the_learners_own_means_are_named():
         fb.check_m_step.verdict(right_variances_beside_wrong_means, **inputs)
 
 
-def e_hard(x, weights, means, variances):
-    lj = em_lib.log_joint(x, weights, means, variances)
-    return np.eye(lj.shape[1])[lj.argmax(axis=1)]
-
-
-def test_the_rows_check_tells_normalised_answers_from_others():
-    inputs = SELF_CHECK_INPUTS["heights"]
-    for right_form in (em_lib.e_step, e_no_weights, e_hard):
-        assert fb.check_e_step_rows.verdict(right_form, **inputs).endswith("rows sum to 1")
-    for wrong_form, words in ((e_over_samples, "sums to"), (e_transposed, "transposed"), (not_written, "not written yet")):
-        with pytest.raises(AssertionError, match=words):
-            fb.check_e_step_rows.verdict(wrong_form, **inputs)
-    with pytest.raises(AssertionError, match="NaN"):
-        fb.check_e_step_rows.verdict(e_naive, **SELF_CHECK_INPUTS["far tails"])
-
-
-def test_a_hard_e_step_is_named():
-    for inputs in SELF_CHECK_INPUTS.values():
-        with pytest.raises(AssertionError, match="It is a hard assignment"):
-            fb.check_e_step.verdict(e_hard, **inputs)
-
-
 def test_a_loop_that_stops_early_is_named():
     def fit_em(x, weights, means, variances, n_iter):
         history = []
@@ -505,3 +425,112 @@ def test_a_loop_that_stops_early_is_named():
         with pytest.raises(AssertionError, match="It stopped after 2 of the n_iter = 10 iterations"):
             fb.check_fit_em.verdict(fit_em, parts=parts, **inputs)
     assert fb.check_fit_em.verdict(fit_em, **{**inputs, "n_iter": 2}).endswith("correct")
+
+
+# --------------------------------------------------------------------------
+# m_step: variances around the old means
+# --------------------------------------------------------------------------
+
+
+def test_variances_around_the_means_resp_was_computed_at_are_named(capsys):
+    theta0 = (np.array([0.5, 0.5]), np.array([185.0, 150.0]), np.array([100.0, 100.0]))
+    inputs = fb.M_STEP_INPUTS["heights"]
+
+    def around_old_means(x, resp):
+        weights, means, _ = em_lib.m_step(x, resp)
+        counts = resp.sum(axis=0)
+        return weights, means, (resp * (x[:, None] - theta0[1]) ** 2).sum(axis=0) / counts
+
+    with pytest.raises(AssertionError, match="measured around the OLD means, the ones the responsibilities were "
+                                             "computed from \\(185, 150\\)"):
+        fb.check_m_step.verdict(around_old_means, parts=("variances",), computed_at=theta0, **inputs)
+    with pytest.raises(AssertionError):
+        fb.self_check_m_step(around_old_means)
+    assert "OLD means" in capsys.readouterr().out   # the self-check knows where its resp comes from
+
+
+# --------------------------------------------------------------------------
+# em_iteration: each number of the chain at the right Q and theta
+# --------------------------------------------------------------------------
+
+EM_IN = fb.EM_ITERATION_INPUTS["heights"]
+
+
+def _with_chain(make_chain):
+    def em_iteration(x, weights, means, variances):
+        resp = em_lib.e_step(x, weights, means, variances)
+        new = em_lib.m_step(x, resp)
+        return (*new, np.asarray(make_chain(x, (weights, means, variances), resp, new), dtype=float))
+    return em_iteration
+
+
+def _bound_without_entropy(x, theta, q):
+    return float(np.sum(q * em_lib.log_joint(x, *theta)))
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_with_chain(lambda x, t, q, n: [em_lib.log_likelihood(x, *t), em_lib.elbo(x, q, *t),
+                                     em_lib.elbo(x, em_lib.e_step(x, *n), *n), em_lib.log_likelihood(x, *n)]),
+     "bound at the NEW responsibilities"),
+    (_with_chain(lambda x, t, q, n: [em_lib.log_likelihood(x, *t), _bound_without_entropy(x, t, q),
+                                     _bound_without_entropy(x, n, q), em_lib.log_likelihood(x, *n)]),
+     "leave out the entropy of Q"),
+    (_with_chain(lambda x, t, q, n: [em_lib.log_likelihood(x, *t), em_lib.elbo(x, q, *t), em_lib.elbo(x, q, *n),
+                                     em_lib.log_likelihood(x, *t)]),
+     "log-likelihood of the OLD parameters"),
+    (_with_chain(lambda x, t, q, n: np.array([em_lib.log_likelihood(x, *t), em_lib.elbo(x, q, *t),
+                                              em_lib.elbo(x, q, *n), em_lib.log_likelihood(x, *n)]) / x.size),
+     "per sample"),
+    (_with_chain(lambda x, t, q, n: [em_lib.log_likelihood(x, *n), em_lib.elbo(x, q, *n), em_lib.elbo(x, q, *t),
+                                     em_lib.log_likelihood(x, *t)]),
+     "reverse order"),
+])
+def test_chain_mistakes_are_named(fn, words):
+    with pytest.raises(AssertionError, match="the chain returned by em_iteration") as info:
+        fb.check_em_iteration.verdict(fn, parts=("chain",), **EM_IN)
+    assert words in str(info.value)
+    assert fb.check_em_iteration.verdict(fn, parts=("parameters",), **EM_IN).endswith("parameters correct")
+
+
+def test_the_order_check_holds_for_any_right_iteration_and_names_a_broken_link():
+    assert fb.check_em_iteration_order.verdict(em_lib.em_iteration, **EM_IN).startswith("em_iteration(...): l(theta_t)")
+    no_entropy = _with_chain(lambda x, t, q, n: [em_lib.log_likelihood(x, *t), _bound_without_entropy(x, t, q),
+                                                 _bound_without_entropy(x, n, q), em_lib.log_likelihood(x, *n)])
+    with pytest.raises(AssertionError, match="first two numbers differ"):
+        fb.check_em_iteration_order.verdict(no_entropy, **EM_IN)
+    old_last = _with_chain(lambda x, t, q, n: [em_lib.log_likelihood(x, *t), em_lib.elbo(x, q, *t),
+                                               em_lib.elbo(x, q, *n), em_lib.log_likelihood(x, *t)])
+    with pytest.raises(AssertionError, match="above the log-likelihood"):
+        fb.check_em_iteration_order.verdict(old_last, **EM_IN)
+
+
+def test_em_iteration_that_returns_the_start_loses_the_parameters_only():
+    def returns_start(x, weights, means, variances):
+        *_, chain = em_lib.em_iteration(x, weights, means, variances)
+        return weights, means, variances, chain
+
+    with pytest.raises(AssertionError, match="the parameters returned by em_iteration"):
+        fb.check_em_iteration.verdict(returns_start, parts=("parameters",), **EM_IN)
+    fb.check_em_iteration.verdict(returns_start, parts=("chain",), **EM_IN)
+
+
+def test_em_iteration_self_check_blames_a_wrong_m_step(capsys):
+    def m_divide_by_n(x, resp):
+        weights, means, _ = em_lib.m_step(x, resp)
+        return weights, means, (resp * (x[:, None] - means) ** 2).sum(axis=0) / x.size
+
+    namespace = {"m_step": m_divide_by_n}
+
+    def em_iteration(x, weights, means, variances):
+        resp = em_lib.e_step(x, weights, means, variances)
+        new = namespace["m_step"](x, resp)
+        chain = np.array([em_lib.log_likelihood(x, weights, means, variances), em_lib.elbo(x, resp, weights, means, variances),
+                          em_lib.elbo(x, resp, *new), em_lib.log_likelihood(x, *new)])
+        return (*new, chain)
+
+    with pytest.raises(AssertionError):
+        fb.self_check_em_iteration(em_iteration, namespace)
+    out = capsys.readouterr().out
+    assert "the mistake is in your m_step, so fix it first" in out
+    fb.self_check_em_iteration(em_lib.em_iteration)
+    assert "All 4 checks passed." in capsys.readouterr().out

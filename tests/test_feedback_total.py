@@ -53,7 +53,7 @@ TWO = dict(x=np.array([190.0, 155.0]), weights=np.array([0.3, 0.7]), means=HEIGH
 TAILS = dict(x=np.array([-45.0, 0.0, 50.0]), weights=np.array([0.4, 0.6]), means=np.array([0.0, 2.0]),
              variances=np.array([1.0, 0.5]))
 ROWS = dict(x=datasets.heights(50, seed=1)[0], weights=HEIGHTS[0], means=HEIGHTS[1], variances=HEIGHTS[2])
-E_STEP = dict(x=X[:20], weights=WEIGHTS0, means=MEANS0, variances=VARIANCES0)
+ITERATION = dict(x=X[:20], weights=WEIGHTS0, means=MEANS0, variances=VARIANCES0)
 M_STEP = dict(x=X[:50], resp=RESP0[:50])
 M_STEP_GROUPS = dict(x=X[:50], resp=np.eye(2)[Z[:50]])
 FIT_EM = dict(x=X, weights=WEIGHTS0, means=MEANS0, variances=VARIANCES0, n_iter=10)
@@ -99,8 +99,12 @@ CASES = {
     "check_posterior": Case(lambda fn: posterior.check_posterior.verdict(fn, **TWO), em_lib.posterior(**TWO)),
     "check_posterior (tails)": Case(lambda fn: posterior.check_posterior.verdict(fn, **TAILS), em_lib.posterior(**TAILS)),
     "check_posterior_rows": Case(lambda fn: posterior.check_posterior_rows.verdict(fn, **ROWS), em_lib.posterior(**ROWS)),
-    "check_e_step": Case(lambda fn: steps.check_e_step.verdict(fn, **E_STEP), em_lib.e_step(**E_STEP)),
-    "check_e_step_rows": Case(lambda fn: steps.check_e_step_rows.verdict(fn, **E_STEP), em_lib.e_step(**E_STEP)),
+    "check_em_iteration": Case(
+        lambda fn: steps.check_em_iteration.verdict(fn, **ITERATION), em_lib.em_iteration(**ITERATION)),
+    "check_em_iteration chain": Case(
+        lambda fn: steps.check_em_iteration.verdict(fn, parts=("chain",), **ITERATION), em_lib.em_iteration(**ITERATION)),
+    "check_em_iteration_order": Case(
+        lambda fn: steps.check_em_iteration_order.verdict(fn, **ITERATION), em_lib.em_iteration(**ITERATION)),
     "check_m_step": Case(lambda fn: steps.check_m_step.verdict(fn, **M_STEP), em_lib.m_step(**M_STEP)),
     "check_m_step weights": Case(
         lambda fn: steps.check_m_step.verdict(fn, parts=("weights",), **M_STEP), em_lib.m_step(**M_STEP)),

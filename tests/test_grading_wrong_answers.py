@@ -40,7 +40,6 @@ NOT_NAMED_AS = {
         "on the lecture's two people a one-hot answer equals the sqrt(variances) mistake's answer "
         "within tolerance; an exactly one-hot answer must be named a hard assignment",
     ),
-    "e_step:hard_assignment": ("standard deviation", "the same function as posterior"),
 }
 
 # --------------------------------------------------------------------------

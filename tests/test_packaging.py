@@ -180,6 +180,7 @@ CONTRACT = {
     "posterior": ["x", "weights", "means", "variances"],
     "e_step": ["x", "weights", "means", "variances"],
     "m_step": ["x", "resp"],
+    "em_iteration": ["x", "weights", "means", "variances"],
     "fit_em": ["x", "weights", "means", "variances", "n_iter"],
     "two_coins_em": ["heads", "n_tosses", "theta_a", "theta_b", "n_iter"],
     "three_coins_em": ["y", "pi", "p", "q", "n_iter"],

@@ -83,8 +83,8 @@ def _posterior(name, body, **kw):
     return _entry(A03, "posterior_answer", name, "def posterior(x, weights, means, variances):\n" + body, **kw)
 
 
-def _e_step(name, body, **kw):
-    return _entry(A04, "e_step_answer", name, "def e_step(x, weights, means, variances):\n" + body, **kw)
+def _em_iteration(name, body, **kw):
+    return _entry(A04, "em_iteration_answer", name, "def em_iteration(x, weights, means, variances):\n" + body, **kw)
 
 
 def _m_step(name, body, **kw):
@@ -224,31 +224,42 @@ WRONG_ANSWERS = (
         log_joint = em_lib.log_joint(x, weights, means, variances)
         return np.eye(log_joint.shape[1])[log_joint.argmax(axis=1)]
         """), partial=True, feedback="It is a hard assignment", keeps=("test_posterior_rows",)),
-    # ------------------------------------------------------------------ 04 e_step
-    _e_step("not_normalised", _b("""
-        return np.exp(em_lib.log_joint(x, weights, means, variances))
-        """), feedback="the rows are not normalised"),
-    _e_step("naive_exp_underflows", _b("""
-        joint = np.exp(em_lib.log_joint(x, weights, means, variances))
-        return joint / joint.sum(axis=1, keepdims=True)
-        """), partial=True, feedback="It gives NaN for points far from every component",
-        keeps=("test_e_step_rows", "test_e_step_values")),
-    _e_step("hard_assignment", _b("""
-        # each person wholly to the group that explains them best, as in k-means
-        log_joint = em_lib.log_joint(x, weights, means, variances)
-        return np.eye(log_joint.shape[1])[log_joint.argmax(axis=1)]
-        """), partial=True, feedback="It is a hard assignment", keeps=("test_e_step_rows",)),
-    _e_step("weights_forgotten", _b("""
-        x = np.asarray(x, dtype=float)[:, None]
-        log_density = -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
-        shifted = np.exp(log_density - log_density.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
-        """), partial=True, feedback="The mixing weights are missing", keeps=("test_e_step_rows",)),
-    _e_step("normalised_over_samples", _b("""
-        log_joint = em_lib.log_joint(x, weights, means, variances)
-        unnormalised = np.exp(log_joint - log_joint.max(axis=0, keepdims=True))
-        return unnormalised / unnormalised.sum(axis=0, keepdims=True)
-        """), feedback="normalises over the samples"),
+    # ------------------------------------------------------------------ 04 em_iteration
+    _em_iteration("bound_at_the_new_responsibilities", _b("""
+        resp = em_lib.e_step(x, weights, means, variances)
+        new = m_step(x, resp)
+        chain = np.array([em_lib.log_likelihood(x, weights, means, variances),
+                          em_lib.elbo(x, resp, weights, means, variances),
+                          em_lib.elbo(x, em_lib.e_step(x, *new), *new),      # Q moved on with theta
+                          em_lib.log_likelihood(x, *new)])
+        return (*new, chain)
+        """), partial=True, feedback="The third number is the bound at the NEW responsibilities",
+        keeps=("test_em_iteration_parameters", "test_em_iteration_order")),
+    _em_iteration("q_function_instead_of_the_bound", _b("""
+        resp = em_lib.e_step(x, weights, means, variances)
+        new = m_step(x, resp)
+        q_old = np.sum(resp * em_lib.log_joint(x, weights, means, variances))   # no entropy
+        q_new = np.sum(resp * em_lib.log_joint(x, *new))
+        chain = np.array([em_lib.log_likelihood(x, weights, means, variances), q_old, q_new,
+                          em_lib.log_likelihood(x, *new)])
+        return (*new, chain)
+        """), partial=True, feedback="The bounds leave out the entropy of Q", keeps=("test_em_iteration_parameters",)),
+    _em_iteration("last_likelihood_at_the_old_parameters", _b("""
+        resp = em_lib.e_step(x, weights, means, variances)
+        new = m_step(x, resp)
+        old = em_lib.log_likelihood(x, weights, means, variances)
+        chain = np.array([old, em_lib.elbo(x, resp, weights, means, variances), em_lib.elbo(x, resp, *new), old])
+        return (*new, chain)
+        """), partial=True, feedback="The last number is the log-likelihood of the OLD parameters",
+        keeps=("test_em_iteration_parameters",)),
+    _em_iteration("returns_the_start", _b("""
+        resp = em_lib.e_step(x, weights, means, variances)
+        new = m_step(x, resp)
+        chain = np.array([em_lib.log_likelihood(x, weights, means, variances),
+                          em_lib.elbo(x, resp, weights, means, variances),
+                          em_lib.elbo(x, resp, *new), em_lib.log_likelihood(x, *new)])
+        return weights, means, variances, chain      # the chain of the new parameters, but the old ones
+        """), partial=True, keeps=("test_em_iteration_chain", "test_em_iteration_order")),
     # ------------------------------------------------------------------ 04 m_step
     _m_step("variances_divided_by_n", _b("""
         counts = resp.sum(axis=0)
@@ -281,7 +292,7 @@ WRONG_ANSWERS = (
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
             log_likelihoods[t] = em_lib.log_likelihood(x, weights, means, variances)
-            resp = e_step(x, weights, means, variances)
+            resp = em_lib.e_step(x, weights, means, variances)
             weights, means, variances = m_step(x, resp)
         return weights, means, variances, log_likelihoods
         """), partial=True, feedback="each entry was recorded BEFORE the M-step",
@@ -289,7 +300,7 @@ WRONG_ANSWERS = (
     _fit_em("parameters_not_fed_back", _b("""
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
-            resp = e_step(x, weights, means, variances)
+            resp = em_lib.e_step(x, weights, means, variances)
             new_weights, new_means, new_variances = m_step(x, resp)
             log_likelihoods[t] = em_lib.log_likelihood(x, new_weights, new_means, new_variances)
         return new_weights, new_means, new_variances, log_likelihoods
@@ -299,14 +310,14 @@ WRONG_ANSWERS = (
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
             weights, means, variances = m_step(x, resp)
-            resp = e_step(x, weights, means, variances)
+            resp = em_lib.e_step(x, weights, means, variances)
             log_likelihoods[t] = em_lib.log_likelihood(x, weights, means, variances)
         return weights, means, variances, log_likelihoods
         """), feedback="E and M are swapped"),
     _fit_em("one_iteration_too_few", _b("""
         log_likelihoods = []
         for t in range(1, n_iter):
-            resp = e_step(x, weights, means, variances)
+            resp = em_lib.e_step(x, weights, means, variances)
             weights, means, variances = m_step(x, resp)
             log_likelihoods.append(em_lib.log_likelihood(x, weights, means, variances))
         return weights, means, variances, np.array(log_likelihoods)
@@ -314,7 +325,7 @@ WRONG_ANSWERS = (
     _fit_em("history_holds_the_bound", _b("""
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
-            resp = e_step(x, weights, means, variances)
+            resp = em_lib.e_step(x, weights, means, variances)
             weights, means, variances = m_step(x, resp)
             joint = em_lib.log_joint(x, weights, means, variances)       # the bound L(resp, new theta)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -326,7 +337,7 @@ WRONG_ANSWERS = (
         # a stopping rule (notebook 05) in a loop whose contract is exactly n_iter iterations
         log_likelihoods = []
         for t in range(n_iter):
-            resp = e_step(x, weights, means, variances)
+            resp = em_lib.e_step(x, weights, means, variances)
             weights, means, variances = m_step(x, resp)
             log_likelihoods.append(em_lib.log_likelihood(x, weights, means, variances))
             if t > 0 and log_likelihoods[-1] - log_likelihoods[-2] < 1e-6 * abs(log_likelihoods[-1]):
@@ -508,7 +519,7 @@ REFERENCE_CALLS = (
     _jensen_gap("calls_the_reference", _b("return em_lib.jensen_gap(values, q)")),
     _elbo("calls_the_reference", _b("return em_lib.elbo(x, q, weights, means, variances)")),
     _posterior("calls_the_reference", _b("return em_lib.posterior(x, weights, means, variances)")),
-    _e_step("calls_the_reference", _b("return em_lib.e_step(x, weights, means, variances)")),
+    _em_iteration("calls_the_reference", _b("return em_lib.em_iteration(x, weights, means, variances)")),
     _m_step("calls_the_reference", _b("return em_lib.m_step(x, resp)")),
     _fit_em("calls_the_reference", _b("return em_lib.fit_em(x, weights, means, variances, n_iter)")),
     _n_gmm_params("calls_the_reference", _b("return feedback.reference_n_gmm_params(K, d)")),

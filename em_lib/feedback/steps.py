@@ -1,13 +1,13 @@
-r"""Feedback for notebook 04's exercises: ``e_step``, ``m_step`` and ``fit_em``.
+r"""Feedback for notebook 04's exercises: ``m_step``, ``em_iteration`` and ``fit_em``.
 
-- ``e_step(x, weights, means, variances)``: the responsibilities
-  :math:`\gamma_{ik} = p(z_i = k \mid x_i; \theta)` (notebook 04, eq. 4.1), the same
-  function as notebook 03's posterior, so its classic mistakes are those of
-  :mod:`em_lib.feedback.posterior`.
 - ``m_step(x, resp)``: :math:`\pi_k = N_k/n`, :math:`\mu_k = \sum_i\gamma_{ik}x_i/N_k`,
   :math:`\sigma_k^2 = \sum_i\gamma_{ik}(x_i-\mu_k)^2/N_k` (eqs. 4.3 to 4.5). Each of the
   three returned arrays is checked on its own, with its own classic mistakes, so the
   message says which one is wrong and why.
+- ``em_iteration(x, weights, means, variances)``: one E-step and one M-step, and the four
+  numbers of the chain (4.6), :math:`[\ell(\theta^{(t)}), L(Q^{(t)}, \theta^{(t)}), L(Q^{(t)},
+  \theta^{(t+1)}), \ell(\theta^{(t+1)})]`, whose classic mistakes confuse which Q and which theta
+  each bound is taken at.
 - ``fit_em(x, weights, means, variances, n_iter)``: the loop. Its mistakes are mistakes
   of the loop (order of the steps, what is recorded, what is fed back), written here with
   em_lib's correct steps. ``reference_steps`` lets a graded test grade the loop alone.
@@ -26,38 +26,10 @@ from ..mixture1d import fit_em as reference_fit_em
 from ..mixture1d import log_likelihood
 from ..mixture1d import m_step as reference_m_step
 from ..mixture1d import posterior as reference_posterior
-from ..bound import elbo
+from ..bound import elbo, entropy
+from ..bound import em_iteration as reference_em_iteration
 from .core import Mistake, as_real_array, call_learner, check, close, graded, kind_of, run_self_check
 from .namespace import blame, using_reference
-from .posterior import POSTERIOR_MISTAKES, check_against_reference, posterior_like_checks, rows_sum_to_one
-
-# --------------------------------------------------------------------------
-# e_step
-# --------------------------------------------------------------------------
-
-
-@graded
-def check_e_step(fn, **inputs):
-    """One graded check of ``e_step`` against ``em_lib.e_step``, naming a classic mistake."""
-    return check_against_reference(fn, inputs, reference_e_step, POSTERIOR_MISTAKES, "e_step(...)")
-
-
-@graded
-def check_e_step_rows(fn, **inputs):
-    """One graded check of the form alone: an (n, K) array of probabilities whose rows sum to 1.
-
-    Right for any distributions over the components, whatever their values: it tells an
-    answer that is not normalised (or normalised over the wrong axis) from one that is a
-    distribution per sample but has wrong values.
-    """
-    rows_sum_to_one(fn, inputs, "e_step(...)")
-    return "e_step(...): an (n, K) array whose rows sum to 1"
-
-
-def self_check_e_step(fn):
-    """The visible self-check of ``e_step``: the posterior's four checks."""
-    run_self_check(posterior_like_checks(fn, "e_step(...)"))
-
 
 # --------------------------------------------------------------------------
 # m_step
@@ -177,13 +149,27 @@ def _learner_m_step(fn, inputs):
     return got
 
 
+def _around_old_means(computed_at):
+    """The mistake of measuring the variances around the means ``resp`` was computed from."""
+    old = np.asarray(computed_at[1], dtype=float)
+    return Mistake(
+        "The variances are measured around the OLD means, the ones the responsibilities were computed "
+        f"from ({', '.join(f'{m:g}' for m in old)}), not around the new means (4.4) this M-step has just "
+        "found. Eq. (4.5) uses the new mu_k: the best mu_k does not depend on the variance, so compute the "
+        "means first and measure the spread around them.",
+        lambda x, resp: _scatter(x, resp, old) / _counts(x, resp),
+    )
+
+
 @graded
-def check_m_step(fn, parts=("weights", "means", "variances"), **inputs):
+def check_m_step(fn, parts=("weights", "means", "variances"), computed_at=None, **inputs):
     """One graded check of ``m_step`` against ``em_lib.m_step``: each returned array on its own.
 
     ``parts`` names the arrays to check (all three by default), so that a graded test can
     give the weights, the means and the variances their own points. The message names
-    which array is wrong and the likely mistake.
+    which array is wrong and the likely mistake. ``computed_at``, the parameters ``resp`` was
+    computed at (not passed to the learner's function), lets it name variances taken around
+    those old means.
     """
     got = _learner_m_step(fn, inputs)
     expected = reference_m_step(**inputs)
@@ -192,7 +178,8 @@ def check_m_step(fn, parts=("weights", "means", "variances"), **inputs):
             continue
         what = f"the {name} array returned by m_step(...)"
         if name == "variances":
-            _check_variances(got, expected, inputs, what)
+            extra = (_around_old_means(computed_at),) if computed_at is not None else ()
+            _check_variances(got, expected, inputs, what, extra)
         else:
             check(lambda **kw: got[j], inputs, lambda **kw: expected[j], mistakes, what=what)
     if tuple(parts) == ("weights", "means", "variances"):
@@ -208,7 +195,7 @@ def _own_means(got, K):
     return means
 
 
-def _check_variances(got, expected, inputs, what):
+def _check_variances(got, expected, inputs, what, extra=()):
     """The variances, graded around the learner's OWN means, so that each array earns its points.
 
     sigma_k^2 = sum_i gamma_ik (x_i - mu_k)^2 / N_k with the mu_k that m_step returned: a
@@ -219,7 +206,7 @@ def _check_variances(got, expected, inputs, what):
     counts = _counts(x, resp)
     means = _own_means(got, np.shape(resp)[1])
     if means is None or close(means, expected[1]):
-        check(lambda **kw: got[2], inputs, lambda **kw: expected[2], VARIANCES_MISTAKES, what=what)
+        check(lambda **kw: got[2], inputs, lambda **kw: expected[2], VARIANCES_MISTAKES + extra, what=what)
         return
     with np.errstate(all="ignore"):  # means far out (1e200): their scatter overflows to inf, a wrong answer
         around_own = _scatter(x, resp, means) / counts
@@ -228,7 +215,7 @@ def _check_variances(got, expected, inputs, what):
     mistakes = tuple(
         Mistake(m.explanation, lambda m=m, **kw: m.answer(**kw, centre=means)) for m in _VARIANCES_AROUND
     )
-    check(lambda **kw: got[2], inputs, lambda **kw: around_own, mistakes + VARIANCES_MISTAKES,
+    check(lambda **kw: got[2], inputs, lambda **kw: around_own, mistakes + VARIANCES_MISTAKES + extra,
           what=what + " (around the means it returned)")
 
 
@@ -239,12 +226,12 @@ def _dirichlet_resp(n, K, seed):
 _X12 = heights(12, seed=3)[0]
 _X9 = np.array([-1.2, 0.3, 0.9, 2.5, 3.1, 4.0, 6.2, 7.7, 8.4])
 
+#: theta^(0) of notebook 04: the responsibilities of the heights self-check are computed there.
+_THETA0 = (np.array([0.5, 0.5]), np.array([185.0, 150.0]), np.array([100.0, 100.0]))
+
 #: Visible inputs of the m_step self-check.
 M_STEP_INPUTS = {
-    "heights": dict(
-        x=_X12,
-        resp=reference_posterior(_X12, np.array([0.5, 0.5]), np.array([180.0, 155.0]), np.array([50.0, 50.0])),
-    ),
+    "heights": dict(x=_X12, resp=reference_posterior(_X12, *_THETA0)),
     "three components": dict(x=_X9, resp=_dirichlet_resp(_X9.size, 3, seed=7)),
     "one-hot": dict(x=_X9, resp=np.eye(3)[[0, 0, 0, 1, 1, 1, 2, 2, 2]]),
 }
@@ -271,12 +258,171 @@ def self_check_m_step(fn):
     """The visible self-check of ``m_step``: prints one line per check, naming the wrong array and why."""
     run_self_check([
         ("returns (weights, means, variances), weights of shape (K,) summing to 1", lambda: _weights_sum_to_one(fn)),
-        ("matches em_lib on heights with soft responsibilities", lambda: check_m_step.verdict(fn, **M_STEP_INPUTS["heights"])),
+        ("matches em_lib on heights with soft responsibilities",
+         lambda: check_m_step.verdict(fn, computed_at=_THETA0, **M_STEP_INPUTS["heights"])),
         ("works for K = 3 components", lambda: check_m_step.verdict(fn, **M_STEP_INPUTS["three components"])),
         (
             "one-hot responsibilities give each group's own mean and variance",
             lambda: check_m_step.verdict(fn, **M_STEP_INPUTS["one-hot"]),
         ),
+    ])
+
+
+# --------------------------------------------------------------------------
+# em_iteration: one E-step and one M-step, and the chain (4.6) of four numbers
+# --------------------------------------------------------------------------
+
+
+def _chain_parts(x, weights, means, variances):
+    """(responsibilities at theta_t, theta_t+1, the right chain) for the mistakes below."""
+    resp = reference_e_step(x, weights, means, variances)
+    new = reference_m_step(x, resp)
+    return resp, new, reference_em_iteration(x, weights, means, variances)[3]
+
+
+def _chain_with(position, value_of):
+    """The right chain with entry ``position`` replaced by ``value_of(x, theta, resp, new, chain)``."""
+    def answer(x, weights, means, variances):
+        theta = (weights, means, variances)
+        resp, new, chain = _chain_parts(x, *theta)
+        chain = chain.copy()
+        chain[position] = value_of(x, theta, resp, new, chain)
+        return chain
+    return answer
+
+
+def _without_entropy(x, weights, means, variances):
+    resp, new, chain = _chain_parts(x, weights, means, variances)
+    h = float(entropy(resp).sum())
+    return np.array([chain[0], chain[1] - h, chain[2] - h, chain[3]])
+
+
+CHAIN_MISTAKES = (
+    Mistake(
+        "The third number is the bound at the NEW responsibilities, L(Q^(t+1), theta^(t+1)), which equals "
+        "l(theta^(t+1)) (the bound touches at the posterior). The middle link of (4.6) keeps Q^(t) fixed: "
+        "evaluate the bound with the responsibilities of the E-step you started from and the parameters "
+        "the M-step returned.",
+        _chain_with(2, lambda x, theta, resp, new, chain: chain[3]),
+    ),
+    Mistake(
+        "The bounds leave out the entropy of Q: sum_i sum_k gamma_ik log p(x_i, z_i = k) is Li Hang's Q "
+        "function Q(theta, theta^(t)), and the bound is L(Q, theta) = Q(theta, theta^(t)) + sum_i H(Q_i) "
+        "(eq. 4.2). Without it the first two numbers are not equal.",
+        _without_entropy,
+    ),
+    Mistake(
+        "The last number is the log-likelihood of the OLD parameters: l(theta^(t)) again. Record "
+        "l(theta^(t+1)), at the parameters the M-step returned.",
+        _chain_with(3, lambda x, theta, resp, new, chain: chain[0]),
+    ),
+    Mistake(
+        "The third number is the bound at the OLD parameters, L(Q^(t), theta^(t)), the second number again. "
+        "The M-step's link compares it with L(Q^(t), theta^(t+1)), at the parameters the M-step returned.",
+        _chain_with(2, lambda x, theta, resp, new, chain: chain[1]),
+    ),
+    Mistake(
+        "The numbers are per sample (divided by n). The chain holds the log-likelihood and the bound "
+        "themselves, sums over all the samples.",
+        lambda x, weights, means, variances: _chain_parts(x, weights, means, variances)[2] / np.size(x),
+    ),
+    Mistake(
+        "The chain is in the reverse order. The contract is [l(theta^(t)), L(Q^(t), theta^(t)), "
+        "L(Q^(t), theta^(t+1)), l(theta^(t+1))]: it climbs from left to right.",
+        lambda x, weights, means, variances: _chain_parts(x, weights, means, variances)[2][::-1],
+    ),
+)
+
+
+def _learner_iteration(fn, inputs):
+    """Call the learner's em_iteration once and insist on (weights, means, variances, chain)."""
+    got = call_learner(fn, inputs, "em_iteration(...)")
+    if not isinstance(got, (tuple, list)) or len(got) != 4:
+        kind = kind_of(got) + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+        raise AssertionError(
+            f"em_iteration(...) should return a tuple (weights, means, variances, chain), got {kind}: end with "
+            "`return weights, means, variances, chain`, chain the four numbers of (4.6)"
+        )
+    return got
+
+
+@graded
+def check_em_iteration(fn, parts=("parameters", "chain"), **inputs):
+    """One graded check of ``em_iteration`` against em_lib's: the new parameters and/or the chain.
+
+    ``parts`` is "parameters" (one E-step then one M-step from the given start) and/or "chain"
+    (the four numbers of (4.6), each named mistake a confusion of which Q or theta a number
+    is taken at).
+    """
+    got = _learner_iteration(fn, inputs)
+    expected = reference_em_iteration(**inputs)
+    if "parameters" in parts:
+        check(lambda **kw: tuple(got[:3]), inputs, lambda **kw: tuple(expected[:3]), (),
+              what="the parameters returned by em_iteration(...) (one E-step, then one M-step)")
+    if "chain" in parts:
+        check(lambda **kw: got[3], inputs, lambda **kw: expected[3], CHAIN_MISTAKES,
+              what="the chain returned by em_iteration(...)")
+    return f"em_iteration(...): {' and '.join(p for p in ('parameters', 'chain') if p in parts)} correct"
+
+
+@graded
+def check_em_iteration_order(fn, **inputs):
+    """One graded check of the chain's shape alone: four numbers, l = L at the start, then never down.
+
+    Right whatever the start and the data: a chain out of order means a number is taken at the
+    wrong Q or theta, or a step is missing.
+    """
+    got = _learner_iteration(fn, inputs)
+    chain = as_real_array(got[3])
+    if chain is None or chain.shape != (4,) or not np.isfinite(chain).all():
+        raise AssertionError(
+            f"the chain returned by em_iteration(...) should be four finite numbers, got {kind_of(got[3])}"
+            + (f" of shape {chain.shape}" if chain is not None else "")
+        )
+    l_old, bound_old, bound_new, l_new = chain
+    scale = 1e-9 * max(1.0, abs(l_old), abs(l_new))
+    if not abs(l_old - bound_old) <= scale:
+        raise AssertionError(
+            f"the chain's first two numbers differ ({l_old:.6f} and {bound_old:.6f}): with Q^(t) the "
+            "posterior at theta^(t) the bound touches l there, L(Q^(t), theta^(t)) = l(theta^(t)). "
+            + CHAIN_MISTAKES[1].explanation
+        )
+    if not bound_old <= bound_new + scale:
+        raise AssertionError(
+            f"the bound goes down from {bound_old:.6f} to {bound_new:.6f}: the M-step maximises "
+            "L(Q^(t), theta) over theta, so it cannot end lower than where it started"
+        )
+    if not bound_new <= l_new + scale:
+        raise AssertionError(
+            f"the bound {bound_new:.6f} is above the log-likelihood {l_new:.6f}: L(Q, theta) <= l(theta) for "
+            "every Q and theta (Jensen)"
+        )
+    return "em_iteration(...): l(theta_t) = L(Q_t, theta_t) <= L(Q_t, theta_t+1) <= l(theta_t+1)"
+
+
+#: Visible inputs of the em_iteration self-check.
+EM_ITERATION_INPUTS = {
+    "heights": dict(x=_X12, weights=_THETA0[0], means=_THETA0[1], variances=_THETA0[2]),
+    "three components": dict(x=_X9, weights=np.array([0.3, 0.3, 0.4]), means=np.array([0.0, 3.0, 7.0]),
+                             variances=np.array([1.0, 2.0, 1.5])),
+}
+
+
+def self_check_em_iteration(fn, namespace=None):
+    """The visible self-check of ``em_iteration``. Pass ``globals()`` as ``namespace`` to learn whether a
+    difference comes from your ``m_step``."""
+    def alone(thunk):
+        return lambda: blame(thunk, "em_iteration", namespace, m_step=reference_m_step)
+
+    run_self_check([
+        ("returns four things; the chain climbs: l = L, then L <= L <= l",
+         alone(lambda: check_em_iteration_order.verdict(fn, **EM_ITERATION_INPUTS["heights"]))),
+        ("the new parameters: one E-step, then one M-step",
+         alone(lambda: check_em_iteration.verdict(fn, parts=("parameters",), **EM_ITERATION_INPUTS["heights"]))),
+        ("the four numbers of (4.6) on 12 heights",
+         alone(lambda: check_em_iteration.verdict(fn, parts=("chain",), **EM_ITERATION_INPUTS["heights"]))),
+        ("K = 3 components",
+         alone(lambda: check_em_iteration.verdict(fn, **EM_ITERATION_INPUTS["three components"]))),
     ])
 
 
@@ -474,18 +620,18 @@ def check_fit_em(fn, parts=("parameters", "history"), **inputs):
 
 
 def reference_steps(namespace):
-    """Inside the ``with`` block, ``e_step`` and ``m_step`` in ``namespace`` are em_lib's.
+    """Inside the ``with`` block, ``e_step``, ``m_step`` and ``em_iteration`` in ``namespace`` are em_lib's.
 
     A graded test of ``fit_em`` runs in it, so only the loop is graded: a learner whose
-    ``m_step`` is wrong loses those points once, not again in ``fit_em``. The learner's
-    functions are put back afterwards, even when the test fails. The same as
-    ``using_reference(namespace, e_step=em_lib.e_step, m_step=em_lib.m_step)``.
+    ``m_step`` (or ``em_iteration``) is wrong loses those points once, not again in
+    ``fit_em``. The learner's functions are put back afterwards, even when the test fails.
     """
-    return using_reference(namespace, e_step=reference_e_step, m_step=reference_m_step)
+    return using_reference(namespace, e_step=reference_e_step, m_step=reference_m_step,
+                           em_iteration=reference_em_iteration)
 
 
 _XH = heights(200, seed=0)[0]
-_START = (np.array([0.5, 0.5]), np.array([185.0, 150.0]), np.array([100.0, 100.0]))
+_START = _THETA0
 
 
 def heights_and_start():
@@ -497,6 +643,7 @@ def heights_and_start():
     """
     x, z = heights(1000, seed=0)
     return (x, z, *(a.copy() for a in _START))
+
 
 #: Visible inputs of the fit_em self-check.
 FIT_EM_INPUTS = {
