@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
@@ -80,3 +81,36 @@ def test_below_and_touching_for_any_start(mu, weight, k):
     i = int(np.flatnonzero(data["grid"] == mu)[0])
     assert abs(data["bounds"][0, i] - data["log_likelihood"][i]) < 1e-7
     assert data["peak_log_likelihood"][0] >= data["touch_log_likelihood"][0] - 1e-9
+
+
+def test_the_labels_of_the_staircase_do_not_overlap():
+    """Three steps end close together near the top of l; their names must still be readable."""
+    fig, data = plot_bound_touching(X, W, np.array([188.0, 161.3]), V, k=0, n_steps=3)
+    try:
+        fig.canvas.draw()
+        names = [t for t in fig.axes[0].texts if t.get_text() in data["labels"]]
+        assert [t.get_text() for t in names] == data["labels"]
+        # the text of each annotation, without its leader line
+        boxes = [Text.get_window_extent(t) for t in names]
+        assert len(boxes) == 4
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                assert not boxes[i].overlaps(boxes[j]), (data["labels"][i], data["labels"][j])
+        # every label stays inside the top panel
+        top_box = fig.axes[0].get_window_extent()
+        assert all(top_box.x0 <= b.x0 and b.x1 <= top_box.x1 and b.y1 <= top_box.y1 for b in boxes)
+        # and each is joined to the point it names: mu^(t), then each maximiser
+        points = np.concatenate([data["touch"], data["peak"][-1:]])
+        np.testing.assert_allclose([t.xy[0] for t in names], points)
+        np.testing.assert_allclose([t.xyann for t in names], data["label_positions"])
+    finally:
+        plt.close(fig)
+
+
+def test_the_parameter_is_named_with_its_0_based_component(figure):
+    fig, data = figure
+    assert data["labels"][0] == r"$\mu_0^{(t)}$"
+    assert r"\mu_0" in fig.axes[1].get_xlabel()
+    _, other = plot_bound_touching(X[:60], W, np.array([175.3, 150.0]), V, k=1)
+    assert other["labels"] == [r"$\mu_1^{(t)}$", r"$\mu_1^{(t+1)}$"]
+    plt.close("all")

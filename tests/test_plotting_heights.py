@@ -37,6 +37,22 @@ def test_seen_and_hidden_counts_add_up(data):
     assert "cm" in fig.axes[0].get_xlabel()
 
 
+def test_seen_and_hidden_overlays_the_groups_instead_of_stacking_them(data):
+    """Each group's histogram starts from zero, so both humps keep their shape (a stack hides the lower one)."""
+    x, z = data
+    fig, d = H.plot_seen_and_hidden(x, z)
+    right = fig.axes[1]
+    drawn = [patch.get_data() for patch in right.patches]
+    assert all(np.all(np.asarray(step.baseline) == 0) for step in drawn)
+    for k in range(2):
+        assert any(np.array_equal(step.values, d["counts_by_group"][k]) for step in drawn)
+    # nothing drawn is a group stacked on another: the only sum is the unfilled outline of all heights
+    totals = [patch for patch in right.patches if np.array_equal(patch.get_data().values, d["counts"])]
+    assert len(totals) == 1 and not totals[0].get_fill()
+    assert all(np.array_equal(step.values, d["counts_by_group"][0]) or np.array_equal(step.values, d["counts_by_group"][1])
+               or np.array_equal(step.values, d["counts"]) for step in drawn)
+
+
 def test_mixture_components_sum_to_the_mixture(data):
     x, _ = data
     _, d = H.plot_mixture(x, W, M, V)
@@ -84,6 +100,22 @@ def test_likelihood_surfaces_peaks(data):
     assert a0 > a1 and b0 < b1
     assert abs(a0 - M[0]) < 4 and abs(a1 - M[1]) < 4
     assert abs(b0 - M[1]) < 4 and abs(b1 - M[0]) < 4
+    # with the variances held at (56.25, 49), the second peak is a different, lower fit, not a relabelling
+    values = d["incomplete_peak_values"]
+    assert values[1] < values[0] - 1.0
+    r, c = np.flatnonzero(grid == b1)[0], np.flatnonzero(grid == b0)[0]
+    assert values[1] == pytest.approx(d["incomplete"][r, c])
+
+
+def test_swapping_the_means_is_a_relabelling_only_when_the_variances_are_equal(data):
+    """Equal weights and equal variances: the two peaks mirror each other across the diagonal, at the same height."""
+    x, z = data
+    grid = np.linspace(152.0, 184.0, 33)
+    fig, d = H.plot_likelihood_surfaces(x, z, W, np.array([52.0, 52.0]), mu_grid=grid)
+    (a0, a1), (b0, b1) = d["incomplete_peaks"]
+    assert (a0, a1) == (b1, b0)
+    assert d["incomplete_peak_values"][0] == pytest.approx(d["incomplete_peak_values"][1], abs=1e-8)
+    np.testing.assert_allclose(d["incomplete"], d["incomplete"].T, atol=1e-8)
 
 
 def test_surfaces_agree_with_em_lib_at_a_grid_point(data):

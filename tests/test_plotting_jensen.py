@@ -56,13 +56,37 @@ def test_stars_legend_and_title_name_the_person_and_q():
     assert any("female" in t and "0.8" in t for t in texts)
 
 
+def _dotted_line_clear_of_the_zoom(fig, d):
+    """The dotted line at the mixture, in pixels, is left or right of the zoom, never inside it."""
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    (zoom,) = ax.child_axes
+    box = zoom.get_window_extent()
+    x_pixel = ax.transData.transform((d["mix"], d["curve_point"]))[0]
+    return x_pixel < box.x0 or x_pixel > box.x1
+
+
+def test_the_dotted_line_at_the_mixture_does_not_run_through_the_zoom():
+    fig, d = J.plot_stars(LJ_155, [0.2, 0.8], height=155)
+    assert _dotted_line_clear_of_the_zoom(fig, d)
+    # it is drawn on the main axes from the bottom up to the curve point, not across the whole height
+    ax = fig.axes[0]
+    (segments,) = [c.get_segments() for c in ax.collections if len(c.get_segments()) == 1]
+    (x0, y0), (x1, y1) = segments[0]
+    assert x0 == x1 == pytest.approx(d["mix"])
+    assert min(y0, y1) == pytest.approx(ax.get_ylim()[0]) and max(y0, y1) == pytest.approx(d["curve_point"])
+
+
 @given(
     st.lists(st.floats(-30, 0), min_size=2, max_size=2),
     st.floats(0.01, 0.99),
 )
 def test_chord_never_above_curve(log_joint_row, q0):
-    _, d = J.plot_stars(np.array(log_joint_row), [q0, 1 - q0])
+    fig, d = J.plot_stars(np.array(log_joint_row), [q0, 1 - q0])
     assert d["chord_point"] <= d["curve_point"] + 1e-12
+    x0, _, width, _ = d["zoom_bounds"]
+    fraction = (d["mix"] - d["grid"][0]) / (d["grid"][-1] - d["grid"][0])
+    assert not x0 <= fraction <= x0 + width
     plt.close("all")
 
 

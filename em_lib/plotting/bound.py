@@ -77,38 +77,68 @@ def bound_slices(x, weights, means, variances, k=0, grid=None, n_steps=1):
     }
 
 
-def plot_bound_touching(x, weights, means, variances, k=0, grid=None, n_steps=1, label=r"\mu_1",
-                        figsize=(8.0, 6.2)):
+def _spread(positions, gap, lo=0.0, hi=1.0):
+    """Positions (axes fractions) moved apart to at least ``gap`` from each other, kept in [lo, hi], order kept."""
+    positions = np.asarray(positions, dtype=float)
+    order = np.argsort(positions)
+    placed = positions[order].copy()
+    for _ in range(len(placed) + 1):
+        for j in range(1, len(placed)):
+            placed[j] = max(placed[j], placed[j - 1] + gap)
+        overflow = placed[-1] - hi if len(placed) else 0.0
+        if overflow > 0:
+            placed -= overflow
+        placed[0] = max(placed[0], lo)
+    out = np.empty_like(placed)
+    out[order] = placed
+    return out
+
+
+def plot_bound_touching(x, weights, means, variances, k=0, grid=None, n_steps=1, label=None,
+                        figsize=(8.0, 6.6)):
     r"""Top: :math:`\ell` and the bound(s) :math:`L(Q^{(s)}, \theta)` over :math:`\mu_k`; bottom: the gap.
 
-    ``label`` is the LaTeX name of the parameter on the x axis. Returns ``(fig, data)``,
-    ``data`` as in :func:`bound_slices`.
+    ``label`` is the LaTeX name of the parameter on the x axis (default ``\mu_k``, with
+    the component's 0-based number). The current values :math:`\mu_k^{(t)}, \mu_k^{(t+1)}, \dots`
+    are named in a row of labels above the curves, each joined to its point by a thin
+    line, so that close steps do not print over each other. Returns ``(fig, data)``,
+    ``data`` as in :func:`bound_slices` plus ``labels``: the texts of those labels, in
+    step order, and ``label_positions``: where they are written, in axes fractions.
     """
+    if label is None:
+        label = rf"\mu_{k}"
     data = bound_slices(x, weights, means, variances, k=k, grid=grid, n_steps=n_steps)
     g, ll, bounds = data["grid"], data["log_likelihood"], data["bounds"]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=figsize, sharex=True, height_ratios=(2.2, 1.0))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=figsize, sharex=True, height_ratios=(2.2, 1.0),
+                                      layout="constrained")
     top.plot(g, ll, color="black", lw=2.2, label=r"log-likelihood $\ell(\theta)$")
+    names = ["t" if s == 0 else f"t+{s}" for s in range(n_steps + 1)]
     for s in range(n_steps):
         colour = BOUND_COLOURS[s % len(BOUND_COLOURS)]
-        name = "t" if s == 0 else f"t+{s}"
+        name = names[s]
         top.plot(g, bounds[s], color=colour, lw=1.8, ls="--",
-                 label=rf"lower bound $L(Q^{{({name})}}, \theta)$, $Q^{{({name})}}$ = posterior at ${label}^{{({name})}}$")
+                 label=rf"$L(Q^{{({name})}}, \theta)$, $Q^{{({name})}}$ = posterior at ${label}^{{({name})}}$")
         top.plot(data["touch"][s], data["touch_log_likelihood"][s], "o", color=colour, ms=8, zorder=5)
         top.plot(data["peak"][s], data["peak_bound"][s], "^", color=colour, ms=9, zorder=5)
         top.plot(data["peak"][s], data["peak_log_likelihood"][s], "o", mfc="white", mec=colour, mew=2, ms=8, zorder=5)
         top.vlines(data["peak"][s], data["peak_bound"][s], data["peak_log_likelihood"][s], colors=colour, lw=1, ls=":")
-        top.annotate(rf"${label}^{{({name})}}$", (data["touch"][s], data["touch_log_likelihood"][s]),
-                     xytext=(8, 6), textcoords="offset points", color=colour, fontsize=11)
-        if s == n_steps - 1:  # the last maximiser is where the next bound would touch
-            nxt = "t+1" if s == 0 else f"t+{s + 1}"
-            top.annotate(rf"${label}^{{({nxt})}}$", (data["peak"][s], data["peak_log_likelihood"][s]),
-                         xytext=(0, 11), textcoords="offset points", color=colour, fontsize=11, ha="center")
         bottom.plot(g, ll - bounds[s], color=colour, lw=1.8, ls="--")
         bottom.plot(data["touch"][s], 0.0, "o", color=colour, ms=7)
     span = ll.max() - ll.min()
-    top.set_ylim(ll.min() - 0.35 * span, ll.max() + 0.2 * span)
+    top.set_ylim(ll.min() - 0.35 * span, ll.max() + 0.3 * span)
+    top.set_xlim(g[0], g[-1])
+
+    # one label per current value mu^(t), ..., mu^(t+n_steps), in a row near the top, joined to its point
+    where = np.concatenate([data["touch"], data["peak"][-1:]])
+    heights = np.concatenate([data["touch_log_likelihood"], data["peak_log_likelihood"][-1:]])
+    colours = [BOUND_COLOURS[min(s, n_steps - 1) % len(BOUND_COLOURS)] for s in range(n_steps + 1)]
+    texts = [rf"${label}^{{({name})}}$" for name in names]
+    fractions = _spread((where - g[0]) / (g[-1] - g[0]), gap=0.085, lo=0.04, hi=0.96)
+    for text, mu, height, fraction, colour in zip(texts, where, heights, fractions, colours):
+        top.annotate(text, (mu, height), xytext=(fraction, 0.95), textcoords="axes fraction", ha="center", va="top",
+                     color=colour, fontsize=11,
+                     arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.7, "shrinkA": 2, "shrinkB": 6})
     top.set_ylabel(r"$\ell(\theta)$ and $L(Q, \theta)$")
-    top.legend(loc="lower center", fontsize=8.5, framealpha=0.95)
     top.set_title(
         rf"The bound touches $\ell$ at ${label}^{{(t)}}$ (filled dot); its maximiser (triangle) is the M-step's "
         rf"${label}$," + "\nwhere $\\ell$ is higher (open circle)",
@@ -117,7 +147,11 @@ def plot_bound_touching(x, weights, means, variances, k=0, grid=None, n_steps=1,
     gaps = ll - bounds
     bottom.set_ylim(-0.05 * np.percentile(gaps, 60), np.percentile(gaps, 60) * 1.05)
     bottom.axhline(0.0, color="grey", lw=0.8)
-    bottom.set_ylabel("gap $\\ell - L$\n$= \\sum_i KL(Q_i \\| p(z \\mid x_i))$")
+    bottom.set_ylabel(r"gap $\ell - L$")
+    bottom.set_title(r"the gap $\ell - L = \sum_i \mathrm{KL}(Q_i \,\|\, p(z \mid x_i; \theta))$, zero where the bound touches",
+                     fontsize=9.5)
     bottom.set_xlabel(rf"${label}$ (cm); every other parameter fixed")
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8.5, frameon=False)
+    data["labels"] = texts
+    data["label_positions"] = np.column_stack([fractions, np.full(len(texts), 0.95)])
     return fig, data

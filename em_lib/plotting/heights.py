@@ -43,11 +43,13 @@ def weighted_densities(grid, weights, means, variances):
 
 
 def plot_seen_and_hidden(x, z, labels=None, bins=None):
-    """Two histograms of the same heights: what we measure (left), and by the hidden group (right).
+    """Two histograms of the same heights: what we measure (left), and each hidden group's own (right).
 
-    Returns ``(fig, data)`` with ``edges`` (bins + 1,), ``counts`` (bins,) of all the
-    heights, and ``counts_by_group`` (K, bins), stacked on the right; the groups'
-    counts add up to ``counts``.
+    On the right every group's histogram starts from zero and they are drawn over
+    each other (not stacked), so each group's hump keeps its own shape; the outline
+    of all the heights, the left panel, is drawn over them. Returns ``(fig, data)``
+    with ``edges`` (bins + 1,), ``counts`` (bins,) of all the heights, and
+    ``counts_by_group`` (K, bins); the groups' counts add up to ``counts``.
     """
     x = np.asarray(x, dtype=float)
     z = np.asarray(z)
@@ -60,13 +62,14 @@ def plot_seen_and_hidden(x, z, labels=None, bins=None):
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True, layout="constrained")
     left.stairs(counts, edges, fill=True, color="0.6")
     left.set_title(f"What we measure: {x.size} heights")
-    bottom = np.zeros_like(counts)
+    for k in range(K):  # the fills first, then every outline over them, so that no outline is hidden
+        right.stairs(by_group[k], edges, fill=True, color=GROUP_COLOURS[k], alpha=0.4, lw=0)
     for k in range(K):
-        right.stairs(bottom + by_group[k], edges, baseline=bottom, fill=True, color=GROUP_COLOURS[k],
-                     alpha=0.85, label=f"{labels[k]} ({int(by_group[k].sum())})")
-        bottom = bottom + by_group[k]
-    right.set_title("What generated them: the hidden group $z$")
-    right.legend(frameon=False)
+        right.stairs(by_group[k], edges, color=GROUP_COLOURS[k], lw=1.6,
+                     label=f"{labels[k]} ({int(by_group[k].sum())})")
+    right.stairs(counts, edges, color="0.45", lw=1.0, ls="--", label=f"all ({x.size})")
+    right.set_title("What generated them: each hidden group $z$ on its own")
+    right.legend(frameon=False, fontsize=9, loc="upper left")
     left.set_ylabel("people per 2 cm bin" if bins is None else "people per bin")
     for ax in (left, right):
         ax.set_xlabel("height $x$ (cm)")
@@ -183,12 +186,16 @@ def complete_log_likelihood_grid(x, z, weights, variances, mu_grid):
 def plot_likelihood_surfaces(x, z, weights, variances, mu_grid=None, labels=None):
     r"""Side by side over the two means: :math:`\ell(\theta)` with z summed out, and the complete-data one.
 
-    Left: the log-likelihood we must maximise (log of a sum), with its two peaks
-    (the same fit with the groups' names swapped). Right: the log-likelihood if z
-    were known, one peak at the groups' sample means. Returns ``(fig, data)`` with
-    ``mu_grid`` (g,), ``incomplete`` and ``complete`` (g, g) (rows mu_1, columns mu_0),
-    ``incomplete_peaks`` (2, 2): the best grid point on each side of the diagonal
-    as (mu_0, mu_1), and ``complete_peak`` (mu_0, mu_1) and ``group_means`` (2,).
+    Left: the log-likelihood we must maximise (log of a sum), with a peak on each side
+    of the diagonal. With the weights and variances held fixed, the second peak is not
+    the first with the names swapped (that would swap the variances too): it is a
+    different fit, each group's bell on the other group's heights, a local maximum that
+    is lower unless the variances are equal. Right: the log-likelihood if z were known,
+    one peak at the groups' sample means. Returns ``(fig, data)`` with ``mu_grid`` (g,),
+    ``incomplete`` and ``complete`` (g, g) (rows mu_1, columns mu_0),
+    ``incomplete_peaks`` (2, 2): the best grid point on each side of the diagonal as
+    (mu_0, mu_1), first the side mu_0 > mu_1, ``incomplete_peak_values`` (2,): the
+    log-likelihood there, and ``complete_peak`` (mu_0, mu_1) and ``group_means`` (2,).
     """
     x = np.asarray(x, dtype=float)
     z = np.asarray(z)
@@ -199,11 +206,12 @@ def plot_likelihood_surfaces(x, z, weights, variances, mu_grid=None, labels=None
     inc = incomplete_log_likelihood_grid(x, weights, variances, mu_grid)
     com = complete_log_likelihood_grid(x, z, weights, variances, mu_grid)
     m0, m1 = np.meshgrid(mu_grid, mu_grid)
-    peaks = []
+    peaks, peak_values = [], []
     for side in (m0 > m1, m0 < m1):
         masked = np.where(side, inc, -np.inf)
         r, c = np.unravel_index(np.argmax(masked), masked.shape)
         peaks.append((mu_grid[c], mu_grid[r]))
+        peak_values.append(inc[r, c])
     r, c = np.unravel_index(np.argmax(com), com.shape)
     group_means = np.array([x[z == k].mean() for k in range(2)])
 
@@ -225,8 +233,11 @@ def plot_likelihood_surfaces(x, z, weights, variances, mu_grid=None, labels=None
     fig.colorbar(cs, ax=axes, shrink=0.85, label="log-likelihood below its maximum", format="%.0f")
     for p in peaks:
         axes[0].plot(*p, "*", color="tab:red", ms=13)
-    axes[0].annotate("two peaks: the second has\nthe names swapped", peaks[1], xytext=(8, 14),
-                     textcoords="offset points", color="white", fontsize=9)
+    second = peak_values[1] - peak_values[0]
+    axes[0].annotate(f"a second peak, {abs(second):.1f} {'lower' if second < 0 else 'higher'}:\n"
+                     f"the {labels[0]} bell on the {labels[1]}\nheights and vice versa",
+                     peaks[1], xytext=(0.03, 0.97), textcoords="axes fraction", va="top", color="white",
+                     fontsize=9, arrowprops={"arrowstyle": "->", "color": "white", "lw": 0.8, "shrinkB": 8})
     axes[1].plot(*group_means, "*", color="tab:red", ms=13)
     axes[1].annotate("one peak: the groups'\nown sample means", group_means, xytext=(-40, -40),
                      textcoords="offset points", color="white", fontsize=9)
@@ -235,6 +246,7 @@ def plot_likelihood_surfaces(x, z, weights, variances, mu_grid=None, labels=None
         "incomplete": inc,
         "complete": com,
         "incomplete_peaks": np.array(peaks),
+        "incomplete_peak_values": np.array(peak_values),
         "complete_peak": np.array([mu_grid[c], mu_grid[r]]),
         "group_means": group_means,
     }

@@ -71,7 +71,10 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
     :math:`(\bar v, \log \bar v)` and the blue chord point
     :math:`(\bar v, \sum_k Q_i(k) \log v_k)` below it. Returns ``(fig, data)`` with
     ``values`` (2,), ``log_values`` (2,), ``mix``, ``curve_point`` and
-    ``chord_point`` (heights of the two points at ``mix``), and ``gap``.
+    ``chord_point`` (heights of the two points at ``mix``), ``gap``, ``grid``, and
+    ``zoom_bounds``: the inset's ``[x0, y0, width, height]`` in axes fractions. The
+    inset sits on the side of ``mix`` with more room, so the dotted line that marks
+    ``mix`` (drawn from the axis up to the curve point) never runs through it.
     """
     q = np.asarray(q, dtype=float)
     labels = tuple(labels) if labels is not None else HEIGHT_GROUPS
@@ -85,7 +88,16 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
     grid = np.linspace(max(lo - 0.45 * span, lo * 0.25), hi + 0.3 * span, 400)
 
     fig, ax = (plt.subplots(figsize=(10.5, 4.6), layout="constrained") if ax is None else (ax.figure, ax))
-    zoom = ax.inset_axes([0.52, 0.06, 0.44, 0.5])
+    log_grid = np.log(grid)
+    y_lo = float(min(log_grid[0], log_v.min()) - 0.05 * (log_grid[-1] - log_grid[0]))
+    y_hi = float(log_grid[-1] + 0.05 * (log_grid[-1] - log_grid[0]))
+    # the zoom goes below the curve on the side of the mixture with more room, clear of its dotted line
+    mix_fraction = (mix - grid[0]) / (grid[-1] - grid[0])
+    width = 0.4
+    x0 = mix_fraction - 0.06 - width if mix_fraction >= 0.5 else mix_fraction + 0.06
+    x0 = float(min(max(x0, 0.02), 0.98 - width))
+    zoom_bounds = [x0, 0.05, width, 0.34]
+    zoom = ax.inset_axes(zoom_bounds)
     zoom_half = min(0.12 * span, 0.5 * mix)
     for axis, x_range in ((ax, grid), (zoom, np.linspace(mix - zoom_half, mix + zoom_half, 100))):
         axis.plot(x_range, np.log(x_range), color="0.3", lw=1.8, label=r"$\log v$")
@@ -94,7 +106,8 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
                   label=rf"$\log \sum_z Q_i(z) v_z$ = {curve_point:.3f}  (average, then log)")
         axis.plot(mix, chord_point, "s", color=CHORD_COLOUR, ms=8, zorder=5,
                   label=rf"$\sum_z Q_i(z) \log v_z$ = {chord_point:.3f}  (log, then average)")
-        axis.axvline(mix, color="0.6", lw=0.8, ls=":")
+    ax.vlines(mix, y_lo, curve_point, color="0.6", lw=0.8, ls=":")
+    zoom.axvline(mix, color="0.6", lw=0.8, ls=":")
     for k in range(v.size):
         ax.plot(v[k], log_v[k], "*", color=GROUP_COLOURS[k], ms=18, mec="black", mew=0.6, zorder=4,
                 label=rf"star $z$ = {labels[k]}: $v$ = {v[k]:.4f}, $Q_i$ = {q[k]:.1f}")
@@ -108,13 +121,16 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
               f"Jensen's gap = {curve_point - chord_point:.3f}", va="center", fontsize=9.5)
     zoom.tick_params(labelsize=8)
     zoom.xaxis.set_major_locator(MaxNLocator(3))
-    zoom.set_title("zoom", fontsize=8.5, pad=2)
-    ax.indicate_inset_zoom(zoom, edgecolor="0.4")
+    zoom.set_title("zoom into the grey box", fontsize=8.5, pad=2)
+    indicator = ax.indicate_inset_zoom(zoom, edgecolor="0.4")
+    for connector in indicator.connectors:  # lines from the box to the zoom would cross the chord
+        connector.set_visible(False)
     who = f"the {height / 100:.2f} m person" if height is not None else "one sample"
     ax.set_title(rf"{who}: stars $v_z = p(x_i, z) / Q_i(z)$ on the log curve", fontsize=11)
     ax.set_xlabel(r"$v$  (the mixture $\sum_z Q_i(z) v_z = p(x_i)$ = " + f"{mix:.4f})")
     ax.set_ylabel(r"$\log v$")
     ax.set_xlim(grid[0], grid[-1])
+    ax.set_ylim(y_lo, y_hi)
     ax.legend(frameon=False, fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig, {
         "values": v,
@@ -124,6 +140,7 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
         "chord_point": chord_point,
         "gap": curve_point - chord_point,
         "grid": grid,
+        "zoom_bounds": zoom_bounds,
     }
 
 
