@@ -1,7 +1,7 @@
 """The student release in notebooks/ is exactly what nbgrader generates from solutions/.
 
-It keeps no answer and no hidden test, and it runs without error up to the
-first exercise.
+It keeps no answer and no hidden test, it runs without error up to the first
+exercise, and each assignment carries the reference pages its notebook links to.
 """
 
 import nbformat
@@ -12,6 +12,7 @@ from nbgrader.apps import NbGraderAPI
 from course import (
     EXPECTED_ASSIGNMENTS,
     RELEASE,
+    ROOT,
     SOLUTIONS,
     assignments,
     copy_course,
@@ -24,7 +25,7 @@ ASSIGNMENTS = assignments()
 LEAKS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "=== BEGIN MARK SCHEME ===")
 
 
-def test_the_six_assignments_of_the_course_exist():
+def test_the_assignments_of_the_course_exist():
     assert tuple(ASSIGNMENTS) == EXPECTED_ASSIGNMENTS
     for a in EXPECTED_ASSIGNMENTS:
         assert notebook_path(SOLUTIONS, a).is_file(), a
@@ -53,6 +54,21 @@ def test_committed_release_equals_the_generated_one(regenerated, assignment):
         else:
             same = (RELEASE / assignment / rel).read_bytes() == (regenerated / assignment / rel).read_bytes()
         assert same, f"notebooks/{assignment}/{rel} is stale or hand-edited: run `make release` and commit"
+
+
+#: The reference pages every assignment ships (solutions/<a>/ links them from docs/, and nbgrader
+#: copies the files into the release), so a student who gets only the release has them.
+REFERENCE_PAGES = ("notation.md", "glossary.md")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_ships_the_reference_pages_its_notebook_links_to(assignment):
+    for page in REFERENCE_PAGES:
+        shipped = RELEASE / assignment / page
+        assert shipped.is_file() and not shipped.is_symlink(), f"notebooks/{assignment}/{page} is missing"
+        assert shipped.read_bytes() == (ROOT / "docs" / page).read_bytes(), f"notebooks/{assignment}/{page} is stale"
+        first_cell = "".join(read_notebook(notebook_path(RELEASE, assignment))["cells"][0]["source"])
+        assert f"]({page})" in first_cell, f"{assignment}'s first cell does not link to {page}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
