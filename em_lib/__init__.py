@@ -8,15 +8,20 @@ the names and signatures the notebooks' exercises use:
 - notebook 03: ``posterior``
 - notebook 04: ``m_step``, ``em_iteration``, ``fit_em`` (and ``e_step``, which is notebook 03's ``posterior``)
 - notebook 06: ``two_coins_em``, ``three_coins_em``
+- notebook 07: ``poisson_e_step``, ``poisson_m_step`` (a Poisson mixture),
+  ``gaussian_missing_e_step``, ``gaussian_missing_m_step`` (a Gaussian with missing entries)
 
 Modules: ``mixture1d`` (the 1-D Gaussian mixture), ``bound`` (Jensen and the
 lower bound), ``mixture_nd`` (multivariate mixtures, notebook 05), ``coins``,
+``poisson`` and ``missing`` (notebook 07),
 ``datasets``, ``plotting`` (figures, apart from the maths).
 """
 
 from .bound import elbo, em_iteration, jensen_gap
 from .coins import three_coins_em, two_coins_em
 from .mixture1d import e_step, fit_em, log_joint, log_likelihood, m_step, posterior
+from .missing import gaussian_missing_e_step, gaussian_missing_m_step
+from .poisson import poisson_e_step, poisson_m_step
 
 __all__ = [
     "log_joint",
@@ -30,4 +35,8 @@ __all__ = [
     "fit_em",
     "two_coins_em",
     "three_coins_em",
+    "poisson_e_step",
+    "poisson_m_step",
+    "gaussian_missing_e_step",
+    "gaussian_missing_m_step",
 ]

@@ -24,6 +24,8 @@ ASSIGNMENTS = {a.name: a for a in (
                may_call=("log_joint", "log_likelihood", "e_step", "elbo")),
     Assignment("05_em_in_practice", ("n_gmm_params", "kmeans_step")),
     Assignment("06_beyond_gaussians", ("two_coins_em", "three_coins_em")),
+    Assignment("07_deriving_em", ("poisson_e_step", "poisson_m_step", "gaussian_missing_e_step",
+                                  "gaussian_missing_m_step")),
 )}
 
 #: Libraries a graded answer may use, said to learners in each notebook's first exercise.

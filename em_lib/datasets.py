@@ -1,4 +1,5 @@
-"""The course's data: simulated heights, Old Faithful, and the coin-tossing examples.
+"""The course's data: simulated heights, Old Faithful (whole, and with holes), the coin-tossing
+examples, and Hasselblad's deaths per day in London.
 
 Kept apart from the maths so that the estimators never depend on where data came from.
 """
@@ -53,6 +54,53 @@ def old_faithful():
     """
     with resources.files("em_lib").joinpath("data/old_faithful.csv").open() as fh:
         return np.loadtxt(fh, delimiter=",", comments="#", skiprows=5)
+
+
+def old_faithful_missing(fraction=0.3, seed=0):
+    """Old Faithful (272, 2) with entries removed at random: ``np.nan`` where a value is missing.
+
+    Each eruption (row) independently loses one of its two values with probability
+    ``fraction``; which one is a fair coin toss. Whether a value is missing depends on neither
+    value (missing completely at random, MCAR), and every row keeps at least one value. Drawn with
+    ``numpy.random.default_rng(seed)``, so the same arguments always remove the same entries.
+    Notebook 07 fills the holes with EM and compares with :func:`old_faithful`, the full data.
+    """
+    fraction = float(fraction)
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be a probability between 0 and 1, got {fraction!r}")
+    X = old_faithful()
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    drop = rng.random(n) < fraction
+    column = rng.integers(0, d, size=n)
+    X[drop, column[drop]] = np.nan
+    return X
+
+
+def hasselblad_deaths():
+    """``(counts, frequencies)``: deaths of women aged 80 and over in London per day, 1910 to 1912.
+
+    ``counts`` (10,) holds the numbers of deaths in one day, 0 to 9; ``frequencies`` (10,) the
+    number of days with that many deaths: 1096 days in all, every day of the three years. Source:
+    V. Hasselblad (1969), "Estimation of finite mixtures of distributions from the exponential
+    family", Journal of the American Statistical Association 64(328), 1459-1471, who took the
+    counts from The Times of London; the table as in the R package SQUAREM (Varadhan and Du,
+    tests/Hasselblad1969.R and its vignette). Shipped as ``em_lib/data/hasselblad_deaths.csv``
+    with that provenance in its header. Notebook 07 fits a mixture of two Poissons to it.
+    """
+    with resources.files("em_lib").joinpath("data/hasselblad_deaths.csv").open() as fh:
+        table = np.loadtxt(fh, delimiter=",", comments="#", skiprows=6, dtype=np.int64)
+    return table[:, 0].copy(), table[:, 1].copy()
+
+
+#: The maximum-likelihood two-Poisson mixture of Hasselblad's table, ``(weights, rates)`` with the
+#: components ordered by rate: as the R package SQUAREM's test tests/Hasselblad1969.R records it
+#: (0.6401146029910, 2.6634043566619, 1.2560951012662, checked there to 1e-5), i.e. weights
+#: (0.3599, 0.6401) and rates (1.2561, 2.6634) to four decimals.
+HASSELBLAD_MLE = (
+    np.array([1.0 - 0.6401146029910, 0.6401146029910]),
+    np.array([1.2560951012662, 2.6634043566619]),
+)
 
 
 #: The five sets of ten tosses of Do and Batzoglou (2008), "What is the expectation

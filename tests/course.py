@@ -25,6 +25,7 @@ EXPECTED_ASSIGNMENTS = (
     "04_e_and_m_steps",
     "05_em_in_practice",
     "06_beyond_gaussians",
+    "07_deriving_em",
 )
 
 

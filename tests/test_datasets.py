@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 
 from em_lib.datasets import (
+    HASSELBLAD_MLE,
     HEIGHT_GROUPS,
     HEIGHTS_TRUE,
     TWO_COINS_SEQUENCES,
+    hasselblad_deaths,
     heights,
     old_faithful,
+    old_faithful_missing,
     three_coins,
     two_coins,
 )
@@ -124,3 +127,63 @@ def test_three_coins_are_li_hangs_ten_observations():
     y = three_coins()
     np.testing.assert_array_equal(y, [1, 1, 0, 1, 0, 0, 1, 0, 1, 1])
     assert y.shape == (10,)
+
+
+# ---------------------------------------------------------------------------
+# Hasselblad (1969): deaths of women aged 80 and over in London, 1910 to 1912
+# ---------------------------------------------------------------------------
+
+
+def test_hasselblad_table_is_the_published_one():
+    """The table as Hasselblad (1969) gives it and the R package SQUAREM ships it (tests/Hasselblad1969.R)."""
+    counts, frequencies = hasselblad_deaths()
+    np.testing.assert_array_equal(counts, np.arange(10))
+    np.testing.assert_array_equal(frequencies, [162, 267, 271, 185, 111, 61, 27, 8, 3, 1])
+    assert np.issubdtype(counts.dtype, np.integer) and np.issubdtype(frequencies.dtype, np.integer)
+
+
+def test_hasselblad_table_covers_every_day_of_the_three_years():
+    """1910 and 1911 have 365 days, 1912 is a leap year: 1096 days, one count each."""
+    _, frequencies = hasselblad_deaths()
+    assert frequencies.sum() == 365 + 365 + 366
+    counts, frequencies = hasselblad_deaths()
+    assert frequencies @ counts == 2364
+
+
+def test_hasselblad_published_fit_is_squarems_record_ordered_by_rate():
+    weights, rates = HASSELBLAD_MLE
+    np.testing.assert_allclose(weights, [0.3598853970090, 0.6401146029910], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(rates, [1.2560951012662, 2.6634043566619], rtol=0, atol=1e-13)
+    assert weights.sum() == pytest.approx(1.0)
+    assert rates[0] < rates[1]
+
+
+def test_hasselblad_returns_fresh_arrays():
+    counts, frequencies = hasselblad_deaths()
+    frequencies[:] = 0
+    assert hasselblad_deaths()[1].sum() == 1096
+
+
+# ---------------------------------------------------------------------------
+# Old Faithful with holes (notebook 07, Part B)
+# ---------------------------------------------------------------------------
+
+
+def test_old_faithful_missing_removes_one_value_from_some_rows_and_keeps_the_rest():
+    full = old_faithful()
+    holed = old_faithful_missing(fraction=0.3, seed=0)
+    missing = np.isnan(holed)
+    assert holed.shape == full.shape
+    assert missing.sum(axis=1).max() == 1                    # every row keeps at least one value
+    np.testing.assert_array_equal(holed[~missing], full[~missing])
+    assert (missing.any(axis=1).sum(), missing[:, 0].sum(), missing[:, 1].sum()) == (71, 30, 41)
+
+
+def test_old_faithful_missing_is_reproducible_and_its_fraction_is_a_probability():
+    np.testing.assert_array_equal(old_faithful_missing(0.5, seed=3), old_faithful_missing(0.5, seed=3))
+    assert not np.isnan(old_faithful_missing(0.0)).any()
+    assert np.isnan(old_faithful_missing(1.0)).any(axis=1).all()
+    rows = np.isnan(old_faithful_missing(0.5, seed=1)).any(axis=1).mean()
+    assert 0.4 < rows < 0.6
+    with pytest.raises(ValueError, match="fraction must be a probability"):
+        old_faithful_missing(1.5)

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import em_lib
 from em_lib import datasets
 from em_lib.bound import jensen_gap
-from em_lib.feedback import coins, core, jensen, likelihood, posterior, practice, steps
+from em_lib.feedback import coins, core, deriving, jensen, likelihood, posterior, practice, steps
 from strategies import near_misses, opaques, plain_values
 
 # --------------------------------------------------------------------------
@@ -63,6 +63,16 @@ CENTRES = [[1.0, 1.0], [5.0, 5.0], [10.0, 1.0]]
 EMPTY_CENTRE = [[0.0, 0.0], [6.0, 6.0], [50.0, 50.0]]
 PAPER_HEADS, PAPER_TOSSES = datasets.two_coins()
 Y_LI = datasets.three_coins()
+HASSELBLAD_COUNTS, HASSELBLAD_DAYS = datasets.hasselblad_deaths()
+POISSON_E = dict(counts=HASSELBLAD_COUNTS, weights=np.array([0.3, 0.7]), rates=np.array([1.0, 2.5]))
+POISSON_E_LARGE = dict(counts=np.array([0, 350, 500, 800, 1000]), weights=np.array([0.6, 0.4]),
+                       rates=np.array([400.0, 900.0]))
+POISSON_M = dict(counts=HASSELBLAD_COUNTS, frequencies=HASSELBLAD_DAYS, resp=em_lib.poisson_e_step(**POISSON_E))
+FAITHFUL_HOLES = datasets.old_faithful_missing(fraction=0.3, seed=0)
+MISSING_E = dict(X=FAITHFUL_HOLES, mean=np.array([3.5, 70.9]), cov=np.array([[1.3, 13.9], [13.9, 184.0]]))
+MISSING_E_3 = dict(X=np.array([[0.5, np.nan, 2.0], [np.nan, np.nan, np.nan], [1.0, 1.5, -0.5]]),
+                   mean=np.array([0.0, 1.0, 0.5]), cov=np.array([[1.0, 0.3, 0.2], [0.3, 2.0, -0.5], [0.2, -0.5, 1.5]]))
+MISSING_M = dict(zip(("expected_x", "expected_xx"), em_lib.gaussian_missing_e_step(**MISSING_E)))
 
 
 CASES = {
@@ -135,6 +145,38 @@ CASES = {
     "check_three_coins_em": Case(
         lambda fn: coins.check_three_coins_em.verdict(fn, Y_LI, 0.5, 0.5, 0.5, 1),
         em_lib.three_coins_em(Y_LI, 0.5, 0.5, 0.5, 1)),
+    "check_poisson_e_step": Case(
+        lambda fn: deriving.check_poisson_e_step.verdict(fn, **POISSON_E), em_lib.poisson_e_step(**POISSON_E)),
+    "check_poisson_e_step (large counts)": Case(
+        lambda fn: deriving.check_poisson_e_step.verdict(fn, **POISSON_E_LARGE), em_lib.poisson_e_step(**POISSON_E_LARGE)),
+    "check_poisson_e_step_rows": Case(
+        lambda fn: deriving.check_poisson_e_step_rows.verdict(fn, **POISSON_E), em_lib.poisson_e_step(**POISSON_E)),
+    "check_poisson_m_step": Case(
+        lambda fn: deriving.check_poisson_m_step.verdict(fn, **POISSON_M), em_lib.poisson_m_step(**POISSON_M)),
+    "check_poisson_m_step weights": Case(
+        lambda fn: deriving.check_poisson_m_step.verdict(fn, **POISSON_M, parts=("weights",)),
+        em_lib.poisson_m_step(**POISSON_M)),
+    "check_poisson_m_step rates": Case(
+        lambda fn: deriving.check_poisson_m_step.verdict(fn, **POISSON_M, parts=("rates",)),
+        em_lib.poisson_m_step(**POISSON_M)),
+    "check_gaussian_missing_e_step": Case(
+        lambda fn: deriving.check_gaussian_missing_e_step.verdict(fn, **MISSING_E_3),
+        em_lib.gaussian_missing_e_step(**MISSING_E_3)),
+    "check_gaussian_missing_e_step expected_x": Case(
+        lambda fn: deriving.check_gaussian_missing_e_step.verdict(fn, **MISSING_E, parts=("expected_x",)),
+        em_lib.gaussian_missing_e_step(**MISSING_E)),
+    "check_gaussian_missing_e_step expected_xx": Case(
+        lambda fn: deriving.check_gaussian_missing_e_step.verdict(fn, **MISSING_E, parts=("expected_xx",)),
+        em_lib.gaussian_missing_e_step(**MISSING_E)),
+    "check_gaussian_missing_e_step_seen": Case(
+        lambda fn: deriving.check_gaussian_missing_e_step_seen.verdict(fn, **MISSING_E),
+        em_lib.gaussian_missing_e_step(**MISSING_E)),
+    "check_gaussian_missing_m_step mean": Case(
+        lambda fn: deriving.check_gaussian_missing_m_step.verdict(fn, **MISSING_M, parts=("mean",)),
+        em_lib.gaussian_missing_m_step(**MISSING_M)),
+    "check_gaussian_missing_m_step cov": Case(
+        lambda fn: deriving.check_gaussian_missing_m_step.verdict(fn, **MISSING_M, parts=("cov",)),
+        em_lib.gaussian_missing_m_step(**MISSING_M)),
 }
 
 #: ``core.judge`` on its own: (inputs, reference, mistakes) of the kinds of answer the checks compare.
@@ -148,6 +190,8 @@ JUDGED = {
     "n_gmm_params": (dict(K=2, d=2), em_lib.mixture_nd.n_params, practice.N_PARAMS_MISTAKES),
     "two_coins_em": (dict(heads=PAPER_HEADS, n_tosses=PAPER_TOSSES, theta_a=0.6, theta_b=0.5, n_iter=1),
                      em_lib.two_coins_em, coins.TWO_COINS_MISTAKES),
+    "poisson_e_step": (POISSON_E, em_lib.poisson_e_step, deriving.POISSON_E_STEP_MISTAKES),
+    "expected_x": (MISSING_E, lambda **kw: em_lib.gaussian_missing_e_step(**kw)[0], deriving.EXPECTED_X_MISTAKES),
 }
 
 # --------------------------------------------------------------------------

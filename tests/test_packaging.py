@@ -184,6 +184,10 @@ CONTRACT = {
     "fit_em": ["x", "weights", "means", "variances", "n_iter"],
     "two_coins_em": ["heads", "n_tosses", "theta_a", "theta_b", "n_iter"],
     "three_coins_em": ["y", "pi", "p", "q", "n_iter"],
+    "poisson_e_step": ["counts", "weights", "rates"],
+    "poisson_m_step": ["counts", "frequencies", "resp"],
+    "gaussian_missing_e_step": ["X", "mean", "cov"],
+    "gaussian_missing_m_step": ["expected_x", "expected_xx"],
 }
 
 

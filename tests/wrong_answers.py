@@ -61,6 +61,7 @@ def _entry(assignment, grade_id, name, source, **kw):
 
 A01, A02, A03 = "01_latent_variables", "02_jensens_inequality", "03_tight_bound"
 A04, A05, A06 = "04_e_and_m_steps", "05_em_in_practice", "06_beyond_gaussians"
+A07 = "07_deriving_em"
 
 
 def _log_joint(name, body, **kw):
@@ -110,6 +111,23 @@ def _two_coins(name, body, **kw):
 
 def _three_coins(name, body, **kw):
     return _entry(A06, "three_coins_em_answer", name, "def three_coins_em(y, pi, p, q, n_iter):\n" + body, **kw)
+
+
+def _poisson_e(name, body, **kw):
+    return _entry(A07, "poisson_e_step_answer", name, "def poisson_e_step(counts, weights, rates):\n" + body, **kw)
+
+
+def _poisson_m(name, body, **kw):
+    return _entry(A07, "poisson_m_step_answer", name, "def poisson_m_step(counts, frequencies, resp):\n" + body, **kw)
+
+
+def _missing_e(name, body, **kw):
+    return _entry(A07, "gaussian_missing_e_step_answer", name, "def gaussian_missing_e_step(X, mean, cov):\n" + body, **kw)
+
+
+def _missing_m(name, body, **kw):
+    return _entry(A07, "gaussian_missing_m_step_answer", name,
+                  "def gaussian_missing_m_step(expected_x, expected_xx):\n" + body, **kw)
 
 
 def _b(text):
@@ -507,6 +525,134 @@ WRONG_ANSWERS = (
             pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
         return pi, p, q
         """), feedback="one iteration too few"),
+    # ------------------------------------------------------------------ 07 poisson_e_step
+    _poisson_e("mixing_weights_forgotten", _b("""
+        # p(y | z = k) normalised: pi_k left out of the joint
+        y = np.asarray(counts, dtype=float)[:, None]
+        log_lik = y * np.log(rates) - rates
+        log_lik = log_lik - log_lik.max(axis=1, keepdims=True)
+        return np.exp(log_lik) / np.exp(log_lik).sum(axis=1, keepdims=True)
+        """), partial=True, feedback="The mixing weights are missing", keeps=("test_poisson_e_step_rows",)),
+    _poisson_e("joint_not_normalised", _b("""
+        from scipy.special import gammaln
+        y = np.asarray(counts, dtype=float)[:, None]
+        return np.exp(np.log(weights) + y * np.log(rates) - rates - gammaln(y + 1))
+        """), feedback="the rows are not normalised"),
+    _poisson_e("no_log_space", _b("""
+        # the right formula with the probabilities themselves: rates**y overflows for large counts
+        import math
+        y = np.asarray(counts, dtype=float)[:, None]
+        factorials = np.array([float(math.factorial(int(v))) for v in counts])[:, None]
+        joint = weights * rates**y * np.exp(-rates) / factorials
+        return joint / joint.sum(axis=1, keepdims=True)
+        """), partial=True, feedback="Work in log space",
+        keeps=("test_poisson_e_step_rows", "test_poisson_e_step_hasselblad")),
+    _poisson_e("exp_factor_forgotten", _b("""
+        y = np.asarray(counts, dtype=float)[:, None]
+        log_joint = np.log(weights) + y * np.log(rates)          # e^(-lambda) dropped with the y!
+        log_joint = log_joint - log_joint.max(axis=1, keepdims=True)
+        return np.exp(log_joint) / np.exp(log_joint).sum(axis=1, keepdims=True)
+        """), partial=True, feedback="e^(-lambda_k) was left out", keeps=("test_poisson_e_step_rows",)),
+    _poisson_e("normalised_over_the_counts", _b("""
+        y = np.asarray(counts, dtype=float)[:, None]
+        log_joint = np.log(weights) + y * np.log(rates) - rates
+        joint = np.exp(log_joint)
+        return joint / joint.sum(axis=0, keepdims=True)
+        """), feedback="over the counts (axis 0)"),
+    # ------------------------------------------------------------------ 07 poisson_m_step
+    _poisson_m("frequencies_forgotten", _b("""
+        counts = np.asarray(counts, dtype=float)
+        expected = resp.sum(axis=0)                               # each distinct count counted once
+        return expected / len(counts), resp.T @ counts / expected
+        """), feedback="The frequencies were forgotten"),
+    _poisson_m("rate_divided_by_all_days", _b("""
+        counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
+        weights = frequencies @ resp / frequencies.sum()
+        rates = (frequencies * counts) @ resp / frequencies.sum()
+        return weights, rates
+        """), partial=True, feedback="divided by n, all the days", keeps=("test_poisson_m_step_weights",)),
+    _poisson_m("frequencies_in_the_numerator_only", _b("""
+        counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
+        weights = frequencies @ resp / frequencies.sum()
+        rates = (frequencies * counts) @ resp / resp.sum(axis=0)
+        return weights, rates
+        """), partial=True, feedback="in the numerator but not in the denominator",
+        keeps=("test_poisson_m_step_weights",)),
+    _poisson_m("weights_over_distinct_counts", _b("""
+        counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
+        expected_days = frequencies @ resp
+        return expected_days / len(counts), (frequencies * counts) @ resp / expected_days
+        """), partial=True, feedback="divided by m, the number of distinct counts",
+        keeps=("test_poisson_m_step_rates",)),
+    _poisson_m("rate_as_one_over_the_mean", _b("""
+        # the rate of an exponential waiting time, 1 / mean, in the place of a Poisson's rate
+        counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
+        expected_days = frequencies @ resp
+        return expected_days / frequencies.sum(), expected_days / ((frequencies * counts) @ resp)
+        """), partial=True, feedback="1 / (mean count)", keeps=("test_poisson_m_step_weights",)),
+    # ------------------------------------------------------------------ 07 gaussian_missing_e_step
+    _missing_e("conditional_covariance_forgotten", _b("""
+        # the holes filled with their conditional means, as if then known exactly
+        X = np.asarray(X, dtype=float)
+        expected_x = X.copy()
+        for i in range(len(X)):
+            m = np.isnan(X[i])
+            o = ~m
+            expected_x[i, m] = mean[m] + cov[np.ix_(m, o)] @ np.linalg.solve(cov[np.ix_(o, o)], X[i, o] - mean[o])
+        return expected_x, expected_x[:, :, None] * expected_x[:, None, :]
+        """), partial=True, feedback="The conditional covariance is missing",
+        keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_x")),
+    _missing_e("mean_imputation", _b("""
+        X = np.asarray(X, dtype=float)
+        expected_x = np.where(np.isnan(X), mean, X)
+        return expected_x, expected_x[:, :, None] * expected_x[:, None, :]
+        """), partial=True, feedback="mean imputation", keeps=("test_gaussian_missing_e_step_seen",)),
+    _missing_e("regression_reversed", _b("""
+        # S_mm^-1 S_mo (x_o - mu_o) in the place of S_mo S_oo^-1 (x_o - mu_o); the second moment is right
+        X = np.asarray(X, dtype=float)
+        n, d = X.shape
+        expected_x, expected_xx = X.copy(), np.empty((n, d, d))
+        for i in range(n):
+            m = np.isnan(X[i])
+            o = ~m
+            expected_x[i, m] = mean[m] + np.linalg.solve(cov[np.ix_(m, m)], cov[np.ix_(m, o)] @ (X[i, o] - mean[o]))
+            C = np.zeros((d, d))
+            C[np.ix_(m, m)] = cov[np.ix_(m, m)] - cov[np.ix_(m, o)] @ np.linalg.solve(cov[np.ix_(o, o)], cov[np.ix_(o, m)])
+            expected_xx[i] = np.outer(expected_x[i], expected_x[i]) + C
+        return expected_x, expected_xx
+        """), partial=True, feedback="The regression runs the wrong way",
+        keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_xx")),
+    _missing_e("marginal_covariance_added", _b("""
+        X = np.asarray(X, dtype=float)
+        n, d = X.shape
+        expected_x, expected_xx = X.copy(), np.empty((n, d, d))
+        for i in range(n):
+            m = np.isnan(X[i])
+            o = ~m
+            expected_x[i, m] = mean[m] + cov[np.ix_(m, o)] @ np.linalg.solve(cov[np.ix_(o, o)], X[i, o] - mean[o])
+            extra = np.zeros((d, d))
+            extra[np.ix_(m, m)] = cov[np.ix_(m, m)]              # the marginal, not the conditional, covariance
+            expected_xx[i] = np.outer(expected_x[i], expected_x[i]) + extra
+        return expected_x, expected_xx
+        """), partial=True, feedback="MARGINAL covariance",
+        keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_x")),
+    # ------------------------------------------------------------------ 07 gaussian_missing_m_step
+    _missing_m("covariance_of_the_filled_data", _b("""
+        mean = expected_x.mean(axis=0)
+        return mean, np.cov(expected_x.T, bias=True)              # expected_xx left unused
+        """), partial=True, feedback="expected_xx was not used", keeps=("test_gaussian_missing_m_step_mean",)),
+    _missing_m("np_cov_default", _b("""
+        return expected_x.mean(axis=0), np.cov(expected_x.T)
+        """), partial=True, feedback="np.cov's default", keeps=("test_gaussian_missing_m_step_mean",)),
+    _missing_m("mean_squared_not_outer", _b("""
+        mean = expected_x.mean(axis=0)
+        return mean, expected_xx.mean(axis=0) - mean**2
+        """), partial=True, feedback="OUTER product", keeps=("test_gaussian_missing_m_step_mean",)),
+    _missing_m("sum_not_divided_by_n", _b("""
+        # the covariance is right around the mean it computes: only the mean is wrong
+        mean = expected_x.sum(axis=0)
+        return mean, expected_xx.mean(axis=0) - np.outer(mean, mean)
+        """), partial=True, feedback="not yet divided by n", keeps=("test_gaussian_missing_m_step_cov",)),
 )
 
 
@@ -526,4 +672,8 @@ REFERENCE_CALLS = (
     _kmeans_step("calls_the_reference", _b("return feedback.reference_kmeans_step(X, centres)")),
     _two_coins("calls_the_reference", _b("return em_lib.two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter)")),
     _three_coins("calls_the_reference", _b("return em_lib.three_coins_em(y, pi, p, q, n_iter)")),
+    _poisson_e("calls_the_reference", _b("return em_lib.poisson_e_step(counts, weights, rates)")),
+    _poisson_m("calls_the_reference", _b("return em_lib.poisson_m_step(counts, frequencies, resp)")),
+    _missing_e("calls_the_reference", _b("return em_lib.gaussian_missing_e_step(X, mean, cov)")),
+    _missing_m("calls_the_reference", _b("return em_lib.gaussian_missing_m_step(expected_x, expected_xx)")),
 )

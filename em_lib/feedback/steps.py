@@ -380,12 +380,20 @@ def check_em_iteration_order(fn, **inputs):
             + (f" of shape {chain.shape}" if chain is not None else "")
         )
     l_old, bound_old, bound_new, l_new = chain
+    with np.errstate(over="ignore", invalid="ignore"):   # numbers near the float limit still compare
+        _check_chain_order(l_old, bound_old, bound_new, l_new)
+    return "em_iteration(...): l(theta_t) = L(Q_t, theta_t) <= L(Q_t, theta_t+1) <= l(theta_t+1)"
+
+
+def _check_chain_order(l_old, bound_old, bound_new, l_new):
+    """Raise the AssertionError that names the first link of (4.6) out of order."""
     scale = 1e-9 * max(1.0, abs(l_old), abs(l_new))
     if not abs(l_old - bound_old) <= scale:
         raise AssertionError(
             f"the chain's first two numbers differ ({l_old:.6f} and {bound_old:.6f}): with Q^(t) the "
-            "posterior at theta^(t) the bound touches l there, L(Q^(t), theta^(t)) = l(theta^(t)). "
-            + CHAIN_MISTAKES[1].explanation
+            "posterior at theta^(t) the bound touches l there, L(Q^(t), theta^(t)) = l(theta^(t)). Check that "
+            "the second number uses the responsibilities of the E-step at theta^(t) and those same parameters. "
+            "A common cause: " + CHAIN_MISTAKES[1].explanation
         )
     if not bound_old <= bound_new + scale:
         raise AssertionError(
@@ -397,7 +405,6 @@ def check_em_iteration_order(fn, **inputs):
             f"the bound {bound_new:.6f} is above the log-likelihood {l_new:.6f}: L(Q, theta) <= l(theta) for "
             "every Q and theta (Jensen)"
         )
-    return "em_iteration(...): l(theta_t) = L(Q_t, theta_t) <= L(Q_t, theta_t+1) <= l(theta_t+1)"
 
 
 #: Visible inputs of the em_iteration self-check.

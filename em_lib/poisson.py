@@ -1,0 +1,201 @@
+r"""A mixture of K Poisson distributions on grouped counts: Part A of notebook 07.
+
+The model: each day i has a hidden kind :math:`z_i \in \{0..K-1\}`, drawn with
+probabilities :math:`\pi_k`; given its kind, the day's count (of deaths, in Hasselblad's
+table) is Poisson with rate :math:`\lambda_k`,
+
+.. math::
+    p(y \mid z = k) = \frac{\lambda_k^{y} e^{-\lambda_k}}{y!}.
+
+The data come as a frequency table: ``counts`` (m,) holds the distinct values :math:`y_j`
+and ``frequencies`` (m,) the number :math:`f_j` of days with that value, so
+:math:`n = \sum_j f_j` days in all. Every day with the same count has the same posterior, so
+the E-step is computed once per distinct value, shape (m, K), and the M-step weighs each
+value by its frequency. The log-likelihood (notebook 07, eq. 7.1) is
+
+.. math::
+    \ell(\theta) = \sum_j f_j \log \sum_k \pi_k \frac{\lambda_k^{y_j} e^{-\lambda_k}}{y_j!}.
+
+Shapes: ``counts``, ``frequencies`` (m,); ``weights``, ``rates`` (K,); ``resp`` (m, K).
+Everything is computed in log space (``y log(lambda)`` with ``scipy.special.xlogy``,
+``log y!`` with ``gammaln``), so counts in the hundreds, whose ``lambda**y`` and ``y!``
+overflow float64, still give finite answers.
+"""
+
+import numpy as np
+from scipy.special import gammaln, xlogy
+
+from ._checks import (
+    as_float_array,
+    check_distribution_rows,
+    check_finite,
+    check_positive_int,
+    check_probability_vector,
+)
+from .mixture1d import logsumexp_rows
+
+
+def _check_counts(counts):
+    """Distinct observed values: a non-empty 1-D array of whole numbers >= 0. Returns float64."""
+    y = as_float_array(counts, "counts")
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"counts must be a non-empty 1-D array of shape (m,), got shape {y.shape}")
+    check_finite(y, "counts")
+    if (y < 0).any() or (y != np.round(y)).any():
+        j = int(np.argmax((y < 0) | (y != np.round(y))))
+        raise ValueError(f"counts must be whole numbers >= 0 (a Poisson count), got {float(y[j])!r} at index {j}")
+    return y
+
+
+def _check_frequencies(frequencies, m):
+    """How many times each count was seen: (m,), finite, >= 0, not all 0. Returns float64."""
+    f = as_float_array(frequencies, "frequencies")
+    if f.shape != (m,):
+        raise ValueError(f"frequencies must have shape (m,) = ({m},) like counts, got shape {f.shape}")
+    check_finite(f, "frequencies")
+    if (f < 0).any():
+        j = int(np.argmin(f))
+        raise ValueError(f"frequencies must be >= 0 (how often each count was seen), got {float(f[j])!r} at index {j}")
+    if not f.sum() > 0:
+        raise ValueError("frequencies are all 0: there are no observations")
+    return f
+
+
+def _check_mixture(weights, rates):
+    """``weights`` a probability vector (K,); ``rates`` (K,) finite and >= 0."""
+    weights = check_probability_vector(weights, "weights")
+    rates = as_float_array(rates, "rates")
+    if rates.shape != weights.shape:
+        raise ValueError(
+            f"rates must have shape (K,) = ({weights.size},) to match weights, got shape {rates.shape}"
+        )
+    check_finite(rates, "rates")
+    if (rates < 0).any():
+        k = int(np.argmin(rates))
+        raise ValueError(f"rates must be >= 0 (a Poisson mean), got {float(rates[k])!r} for component {k}")
+    return weights, rates
+
+
+def log_poisson(counts, rates):
+    r"""(m, K) array of :math:`\log p(y_j \mid z = k) = y_j\log\lambda_k - \lambda_k - \log y_j!`.
+
+    With :math:`0 \log 0 = 0`: a rate of 0 gives probability 1 to the count 0 and 0 to others.
+    """
+    y = _check_counts(counts)
+    rates = as_float_array(rates, "rates")
+    return xlogy(y[:, None], rates) - rates - gammaln(y + 1.0)[:, None]
+
+
+def poisson_log_joint(counts, weights, rates):
+    r"""(m, K) array of :math:`\log p(y_j, z = k) = \log\pi_k + y_j\log\lambda_k - \lambda_k - \log y_j!`.
+
+    The joint of one day with count :math:`y_j` and its hidden kind, the Poisson version of
+    notebook 01's ``log_joint``. A weight of 0 gives :math:`-\infty` in its column.
+    """
+    y = _check_counts(counts)
+    weights, rates = _check_mixture(weights, rates)
+    with np.errstate(divide="ignore"):
+        return np.log(weights) + log_poisson(y, rates)
+
+
+def poisson_e_step(counts, weights, rates):
+    r"""(m, K) responsibilities :math:`r_{jk} = p(z = k \mid y_j; \theta)` (notebook 07, eq. 7.3).
+
+    .. math::
+        r_{jk} = \frac{\pi_k \lambda_k^{y_j} e^{-\lambda_k}}{\sum_l \pi_l \lambda_l^{y_j} e^{-\lambda_l}}
+
+    One row per distinct count: every day with the count :math:`y_j` has this posterior, so
+    the frequencies do not enter. The :math:`y_j!` is common to the numerator and the
+    denominator and cancels. Rows sum to 1; computed from the log joint with each row's
+    largest entry subtracted before the ``exp``.
+    """
+    lj = poisson_log_joint(counts, weights, rates)
+    top = lj.max(axis=1, keepdims=True)
+    if np.isneginf(top).any():
+        j = int(np.argmax(np.isneginf(top[:, 0])))
+        raise ValueError(
+            f"counts[{j}] = {float(np.asarray(counts, dtype=float)[j]):g} is impossible under every component "
+            "(a rate of 0 gives probability 0 to any count above 0): its posterior is undefined"
+        )
+    ratio = np.exp(lj - top)
+    return ratio / ratio.sum(axis=1, keepdims=True)
+
+
+def poisson_m_step(counts, frequencies, resp):
+    r"""``(weights, rates)``, each (K,), maximising the bound for fixed ``resp`` (notebook 07, eq. 7.4).
+
+    With :math:`N_k = \sum_j f_j r_{jk}` the expected number of days of kind k and
+    :math:`n = \sum_j f_j`:
+
+    .. math::
+        \pi_k = \frac{N_k}{n}, \qquad
+        \lambda_k = \frac{\sum_j f_j r_{jk} y_j}{N_k},
+
+    the complete-data answers (the share of days of kind k, the mean count of those days)
+    with each day counted for kind k with weight :math:`r_{jk}`.
+    """
+    y = _check_counts(counts)
+    f = _check_frequencies(frequencies, y.size)
+    resp = as_float_array(resp, "resp")
+    if resp.ndim != 2 or resp.shape[0] != y.size:
+        hint = " (transposed? rows are the distinct counts j, columns components k)" if (
+            resp.ndim == 2 and resp.shape[1] == y.size) else ""
+        raise ValueError(
+            f"resp must have shape (m, K) with one row per count, m = {y.size}, got shape {resp.shape}{hint}"
+        )
+    resp = check_distribution_rows(resp, y.size, resp.shape[1], "resp")
+    expected_days = f @ resp                                   # N_k
+    empty = np.flatnonzero(expected_days <= 0)
+    if empty.size:
+        raise ValueError(
+            f"resp gives component {int(empty[0])} none of the observed days (sum_j f_j r_jk = 0), "
+            "so its rate is 0/0"
+        )
+    weights = expected_days / f.sum()
+    rates = (f * y) @ resp / expected_days
+    return weights, rates
+
+
+def poisson_log_likelihood(counts, frequencies, weights, rates):
+    r"""Float :math:`\ell(\theta) = \sum_j f_j \log\sum_k \pi_k\, \mathrm{Poisson}(y_j; \lambda_k)` (eq. 7.1).
+
+    The log-likelihood of all :math:`n = \sum_j f_j` days, the hidden kind summed out with
+    log-sum-exp; the :math:`\log y_j!` terms are included, so it is the log-probability of
+    the table itself (in the order the days came), as R's ``dpois`` would give.
+    """
+    y = _check_counts(counts)
+    f = _check_frequencies(frequencies, y.size)
+    with np.errstate(divide="ignore"):      # a count impossible under every component: log 0 = -inf
+        per_count = logsumexp_rows(poisson_log_joint(y, weights, rates))
+    # a count that is impossible but never seen (f_j = 0) contributes nothing (not 0 * -inf)
+    with np.errstate(invalid="ignore"):
+        return float(np.sum(np.where(f > 0, f * per_count, 0.0)))
+
+
+def fit_poisson_mixture(counts, frequencies, weights, rates, n_iter):
+    r"""``(weights, rates, log_likelihoods)`` after ``n_iter`` EM iterations from the given start.
+
+    Each iteration is :func:`poisson_e_step` then :func:`poisson_m_step`;
+    ``log_likelihoods`` (n_iter,) holds :math:`\ell(\theta^{(t)})` after each iteration, which
+    never decreases.
+    """
+    y = _check_counts(counts)
+    f = _check_frequencies(frequencies, y.size)
+    weights, rates = _check_mixture(weights, rates)
+    n_iter = check_positive_int(n_iter, "n_iter")
+    history = np.empty(n_iter)
+    for t in range(n_iter):
+        resp = poisson_e_step(y, weights, rates)
+        weights, rates = poisson_m_step(y, f, resp)
+        history[t] = poisson_log_likelihood(y, f, weights, rates)
+    return weights, rates, history
+
+
+__all__ = [
+    "log_poisson",
+    "poisson_log_joint",
+    "poisson_e_step",
+    "poisson_m_step",
+    "poisson_log_likelihood",
+    "fit_poisson_mixture",
+]
