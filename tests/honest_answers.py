@@ -33,7 +33,8 @@ class Honest:
         return "honest_" + self.name
 
 
-A01, A04, A05, A06 = "01_latent_variables", "04_e_and_m_steps", "05_em_in_practice", "06_beyond_gaussians"
+A01, A04, A05, A06, A07 = ("01_latent_variables", "04_e_and_m_steps", "05_em_in_practice", "06_beyond_gaussians",
+                           "07_deriving_em")
 
 RIGHT_LOG_JOINT = _d("""
     def log_joint(x, weights, means, variances):
@@ -187,5 +188,50 @@ HONEST = (
                     b = Coin(sum((1 - wi) * h for wi, h in zip(w, heads))
                              / sum((1 - wi) * n for wi, n in zip(w, n_tosses)))
                 return a.theta, b.theta
+            """)}),
+    Honest("poisson_with_scipy_stats_and_a_loop_over_components", A07, answers={
+        "poisson_e_step_answer": _d("""
+            from scipy.special import logsumexp
+            from scipy.stats import poisson
+
+            def poisson_e_step(counts, weights, rates):
+                log_joint = np.log(weights) + poisson.logpmf(np.asarray(counts)[:, None], rates)
+                return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+            """),
+        "poisson_m_step_answer": _d("""
+            def poisson_m_step(counts, frequencies, resp):
+                weights, rates = [], []
+                for k in range(resp.shape[1]):
+                    days = sum(f * r for f, r in zip(frequencies, resp[:, k]))      # expected days of kind k
+                    weights.append(days / sum(frequencies))
+                    rates.append(sum(f * r * y for f, r, y in zip(frequencies, resp[:, k], counts)) / days)
+                return np.array(weights), np.array(rates)
+            """)}),
+    Honest("missing_data_row_by_row_with_a_helper_cell", A07, before=(("gaussian_missing_e_step_answer", _d("""
+        def condition_on_seen(mean, cov, row):
+            \"\"\"Conditional mean and covariance of a row's missing entries given its seen ones.\"\"\"
+            m, o = np.isnan(row), ~np.isnan(row)
+            if not o.any():
+                return mean.copy(), cov.copy()
+            gain = np.linalg.solve(cov[np.ix_(o, o)], cov[np.ix_(o, m)]).T
+            return mean[m] + gain @ (row[o] - mean[o]), cov[np.ix_(m, m)] - gain @ cov[np.ix_(o, m)]
+        """)),), answers={
+        "gaussian_missing_e_step_answer": _d("""
+            def gaussian_missing_e_step(X, mean, cov):
+                X = np.asarray(X, dtype=float)
+                n, d = X.shape
+                expected_x, expected_xx = np.empty((n, d)), np.empty((n, d, d))
+                for i, row in enumerate(X):
+                    filled, extra = row.copy(), np.zeros((d, d))
+                    m = np.isnan(row)
+                    if m.any():
+                        filled[m], extra[np.ix_(m, m)] = condition_on_seen(mean, cov, row)
+                    expected_x[i], expected_xx[i] = filled, np.outer(filled, filled) + extra
+                return expected_x, expected_xx
+            """),
+        "gaussian_missing_m_step_answer": _d("""
+            def gaussian_missing_m_step(expected_x, expected_xx):
+                mean = expected_x.mean(axis=0)
+                return mean, np.einsum("nij->ij", expected_xx) / len(expected_x) - np.outer(mean, mean)
             """)}),
 )
