@@ -7,14 +7,14 @@ table) is Poisson with rate :math:`\lambda_k`,
 .. math::
     p(y \mid z = k) = \frac{\lambda_k^{y} e^{-\lambda_k}}{y!}.
 
-The data come as a frequency table: ``counts`` (m,) holds the distinct values :math:`y_j`
+The data come as a frequency table: ``counts`` (m,) holds the distinct values :math:`u_j`
 and ``frequencies`` (m,) the number :math:`f_j` of days with that value, so
 :math:`n = \sum_j f_j` days in all. Every day with the same count has the same posterior, so
 the E-step is computed once per distinct value, shape (m, K), and the M-step weighs each
 value by its frequency. The log-likelihood (notebook 07, eq. 7.1) is
 
 .. math::
-    \ell(\theta) = \sum_j f_j \log \sum_k \pi_k \frac{\lambda_k^{y_j} e^{-\lambda_k}}{y_j!}.
+    \ell(\theta) = \sum_j f_j \log \sum_k \pi_k \frac{\lambda_k^{u_j} e^{-\lambda_k}}{u_j!}.
 
 Shapes: ``counts``, ``frequencies`` (m,); ``weights``, ``rates`` (K,); ``resp`` (m, K).
 Everything is computed in log space (``y log(lambda)`` with ``scipy.special.xlogy``,
@@ -77,7 +77,7 @@ def _check_mixture(weights, rates):
 
 
 def log_poisson(counts, rates):
-    r"""(m, K) array of :math:`\log p(y_j \mid z = k) = y_j\log\lambda_k - \lambda_k - \log y_j!`.
+    r"""(m, K) array of :math:`\log p(u_j \mid z = k) = u_j\log\lambda_k - \lambda_k - \log u_j!`.
 
     With :math:`0 \log 0 = 0`: a rate of 0 gives probability 1 to the count 0 and 0 to others.
     """
@@ -87,9 +87,9 @@ def log_poisson(counts, rates):
 
 
 def poisson_log_joint(counts, weights, rates):
-    r"""(m, K) array of :math:`\log p(y_j, z = k) = \log\pi_k + y_j\log\lambda_k - \lambda_k - \log y_j!`.
+    r"""(m, K) array of :math:`\log p(u_j, z = k) = \log\pi_k + u_j\log\lambda_k - \lambda_k - \log u_j!`.
 
-    The joint of one day with count :math:`y_j` and its hidden kind, the Poisson version of
+    The joint of one day with count :math:`u_j` and its hidden kind, the Poisson version of
     notebook 01's ``log_joint``. A weight of 0 gives :math:`-\infty` in its column.
     """
     y = _check_counts(counts)
@@ -99,13 +99,13 @@ def poisson_log_joint(counts, weights, rates):
 
 
 def poisson_e_step(counts, weights, rates):
-    r"""(m, K) responsibilities :math:`r_{jk} = p(z = k \mid y_j; \theta)` (notebook 07, eq. 7.3).
+    r"""(m, K) responsibilities :math:`r_{jk} = p(z = k \mid u_j; \theta)` (notebook 07, eq. 7.3).
 
     .. math::
-        r_{jk} = \frac{\pi_k \lambda_k^{y_j} e^{-\lambda_k}}{\sum_l \pi_l \lambda_l^{y_j} e^{-\lambda_l}}
+        r_{jk} = \frac{\pi_k \lambda_k^{u_j} e^{-\lambda_k}}{\sum_l \pi_l \lambda_l^{u_j} e^{-\lambda_l}}
 
-    One row per distinct count: every day with the count :math:`y_j` has this posterior, so
-    the frequencies do not enter. The :math:`y_j!` is common to the numerator and the
+    One row per distinct count: every day with the count :math:`u_j` has this posterior, so
+    the frequencies do not enter. The :math:`u_j!` is common to the numerator and the
     denominator and cancels. Rows sum to 1; computed from the log joint with each row's
     largest entry subtracted before the ``exp``.
     """
@@ -129,7 +129,7 @@ def poisson_m_step(counts, frequencies, resp):
 
     .. math::
         \pi_k = \frac{N_k}{n}, \qquad
-        \lambda_k = \frac{\sum_j f_j r_{jk} y_j}{N_k},
+        \lambda_k = \frac{\sum_j f_j r_{jk} u_j}{N_k},
 
     the complete-data answers (the share of days of kind k, the mean count of those days)
     with each day counted for kind k with weight :math:`r_{jk}`.
@@ -157,10 +157,10 @@ def poisson_m_step(counts, frequencies, resp):
 
 
 def poisson_log_likelihood(counts, frequencies, weights, rates):
-    r"""Float :math:`\ell(\theta) = \sum_j f_j \log\sum_k \pi_k\, \mathrm{Poisson}(y_j; \lambda_k)` (eq. 7.1).
+    r"""Float :math:`\ell(\theta) = \sum_j f_j \log\sum_k \pi_k\, \mathrm{Poisson}(u_j; \lambda_k)` (eq. 7.1).
 
     The log-likelihood of all :math:`n = \sum_j f_j` days, the hidden kind summed out with
-    log-sum-exp; the :math:`\log y_j!` terms are included, so it is the log-probability of
+    log-sum-exp; the :math:`\log u_j!` terms are included, so it is the log-probability of
     the table itself (in the order the days came), as R's ``dpois`` would give.
     """
     y = _check_counts(counts)

@@ -23,7 +23,7 @@ START = (np.array([0.3, 0.7]), np.array([1.0, 2.5]))
 
 
 def _loglik_written_out(counts, frequencies, weights, rates):
-    """sum_j f_j log sum_k pi_k Poisson(y_j; lambda_k), with SciPy's Poisson probabilities."""
+    """sum_j f_j log sum_k pi_k Poisson(u_j; lambda_k), with SciPy's Poisson probabilities."""
     pmf = stats.poisson.pmf(np.asarray(counts)[:, None], np.asarray(rates)[None, :])
     return float(np.asarray(frequencies) @ np.log(pmf @ np.asarray(weights)))
 
@@ -136,7 +136,7 @@ def test_e_step_relabelling_the_components_permutes_the_columns(table, order):
 
 
 def _expected_complete(counts, frequencies, resp, weights, rates):
-    """sum_j f_j sum_k r_jk (log pi_k + log Poisson(y_j; lambda_k)): the theta-dependent part of the bound."""
+    """sum_j f_j sum_k r_jk (log pi_k + log Poisson(u_j; lambda_k)): the theta-dependent part of the bound."""
     log_joint = np.log(weights) + stats.poisson.logpmf(np.asarray(counts)[:, None], rates)
     return float(np.asarray(frequencies) @ (resp * log_joint).sum(axis=1))
 

@@ -3,7 +3,7 @@ r"""Feedback for notebook 07, where the learner derives EM for two models the co
 Part A, a mixture of Poissons on a frequency table (Hasselblad's deaths):
 
 - ``poisson_e_step(counts, weights, rates)``: the (m, K) responsibilities
-  :math:`r_{jk} = p(z = k \mid y_j)` (eq. 7.3);
+  :math:`r_{jk} = p(z = k \mid u_j)` (eq. 7.3);
 - ``poisson_m_step(counts, frequencies, resp)``: ``(weights, rates)`` (eq. 7.4), each of the two
   checked on its own with its own classic mistakes.
 
@@ -61,7 +61,7 @@ def _quiet(mistakes):
 
 
 def _joint(counts, weights, rates):
-    """p(y_j, z = k) itself, exponentiated (it underflows or overflows for large counts)."""
+    """p(u_j, z = k) itself, exponentiated (it underflows or overflows for large counts)."""
     return np.exp(_poisson_log_joint(counts, weights, rates))
 
 
@@ -134,13 +134,13 @@ def _e_hard(counts, weights, rates):
 
 
 _NOT_NORMALISED = (
-    "It returns the joint p(y_j, z = k) = pi_k lambda_k^y e^(-lambda_k) / y! itself (or without the y!): the "
-    "rows are not normalised. The E-step is the posterior p(z = k | y_j): divide each row by its sum over "
-    "k, p(y_j), so that each row is a distribution over the K kinds of day."
+    "It returns the joint p(u_j, z = k) = pi_k lambda_k^u_j e^(-lambda_k) / u_j! itself (or without the u_j!): the "
+    "rows are not normalised. The E-step is the posterior p(z = k | u_j): divide each row by its sum over "
+    "k, p(u_j), so that each row is a distribution over the K kinds of day."
 )
 _OVER_COUNTS = (
     "It normalises over the counts (axis 0) instead of over the components (axis 1): each COLUMN "
-    "sums to 1. r_jk is a distribution over the hidden kind of a day with count y_j, so each ROW "
+    "sums to 1. r_jk is a distribution over the hidden kind of a day with count u_j, so each ROW "
     "sums to 1 (sum over k, keepdims=True)."
 )
 
@@ -155,7 +155,7 @@ POISSON_E_STEP_MISTAKES = (
         _e_log,
     ),
     Mistake(
-        "The mixing weights are missing: it normalises p(y_j | z = k), the Poisson probabilities, not the "
+        "The mixing weights are missing: it normalises p(u_j | z = k), the Poisson probabilities, not the "
         "joint. The joint is pi_k times the Poisson probability: add np.log(weights) before normalising.",
         _e_weights_forgotten,
     ),
@@ -181,7 +181,7 @@ POISSON_E_STEP_MISTAKES = (
     ),
     Mistake(
         "Every row equals the mixing weights: that is the prior p(z = k), before the count was seen. "
-        "The posterior multiplies the prior by the Poisson probability of y_j under each component, then "
+        "The posterior multiplies the prior by the Poisson probability of u_j under each component, then "
         "normalises.",
         _e_prior,
     ),
@@ -189,7 +189,7 @@ POISSON_E_STEP_MISTAKES = (
 
 POISSON_HARD_ASSIGNMENT = Mistake(
     "It is a hard assignment: every row is one-hot, 1 for the likeliest kind of day and 0 for the other. "
-    "EM keeps the doubt: r_jk = p(z = k | y_j) is a probability between 0 and 1 (a day with 2 deaths "
+    "EM keeps the doubt: r_jk = p(z = k | u_j) is a probability between 0 and 1 (a day with 2 deaths "
     "could be of either kind). Normalise the joint over k instead of taking its argmax.",
     _e_hard,
 )
@@ -278,7 +278,7 @@ def _rows_are_distributions(fn, inputs, what):
             raise AssertionError(f"{what} is not right. {_OVER_COUNTS}")
         j = int(np.argmax(np.abs(sums - 1.0)))
         raise AssertionError(
-            f"row {j} of the result of {what} sums to {sums[j]:.6g}, not 1: each row is p(z = k | y_j), a "
+            f"row {j} of the result of {what} sums to {sums[j]:.6g}, not 1: each row is p(z = k | u_j), a "
             "distribution over the K components, so divide each row by its sum over k."
         )
 
@@ -363,17 +363,17 @@ POISSON_WEIGHTS_MISTAKES = (
 POISSON_RATES_MISTAKES = (
     Mistake(
         "The frequencies were forgotten: each distinct count was counted once. Count j stands for f_j days, "
-        "so it enters both sums f_j times: lambda_k = sum_j f_j r_jk y_j / sum_j f_j r_jk.",
+        "so it enters both sums f_j times: lambda_k = sum_j f_j r_jk u_j / sum_j f_j r_jk.",
         lambda counts, frequencies, resp: _f(resp).T @ _f(counts) / _f(resp).sum(axis=0),
     ),
     Mistake(
-        "The frequencies are in the numerator but not in the denominator: sum_j f_j r_jk y_j was divided "
+        "The frequencies are in the numerator but not in the denominator: sum_j f_j r_jk u_j was divided "
         "by sum_j r_jk. Each count stands for f_j days in both: divide by N_k = sum_j f_j r_jk, the "
         "expected number of days of kind k.",
         lambda counts, frequencies, resp: _weighted_total(counts, frequencies, resp) / _f(resp).sum(axis=0),
     ),
     Mistake(
-        "The frequencies are in the denominator but not in the numerator: sum_j r_jk y_j was divided by "
+        "The frequencies are in the denominator but not in the numerator: sum_j r_jk u_j was divided by "
         "N_k = sum_j f_j r_jk. Each count stands for f_j days in both sums.",
         lambda counts, frequencies, resp: _f(resp).T @ _f(counts) / _expected_days(counts, frequencies, resp),
     ),
@@ -383,7 +383,7 @@ POISSON_RATES_MISTAKES = (
         lambda counts, frequencies, resp: _weighted_total(counts, frequencies, resp) / _f(frequencies).sum(),
     ),
     Mistake(
-        "These are the sums sum_j f_j r_jk y_j, not yet divided by N_k = sum_j f_j r_jk.",
+        "These are the sums sum_j f_j r_jk u_j, not yet divided by N_k = sum_j f_j r_jk.",
         _weighted_total,
     ),
     Mistake(
@@ -394,8 +394,8 @@ POISSON_RATES_MISTAKES = (
     ),
     Mistake(
         "This is 1 / (mean count): the rate of an exponential waiting time is 1 / mean, but a Poisson's "
-        "rate lambda IS its mean. Setting d/d lambda_k of sum_j f_j r_jk (y_j log lambda_k - lambda_k) to 0 "
-        "gives lambda_k = sum_j f_j r_jk y_j / N_k.",
+        "rate lambda IS its mean. Setting d/d lambda_k of sum_j f_j r_jk (u_j log lambda_k - lambda_k) to 0 "
+        "gives lambda_k = sum_j f_j r_jk u_j / N_k.",
         lambda counts, frequencies, resp: (_expected_days(counts, frequencies, resp)
                                            / _weighted_total(counts, frequencies, resp)),
     ),
