@@ -16,7 +16,8 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 
 # Local use: the exchange lives inside the course (the system default may be unwritable).
-c.Exchange.root = os.path.join(COURSE_ROOT, ".nbgrader", "exchange")
+# On the class Hub (`make hub`) every server is told the Hub's exchange instead.
+c.Exchange.root = os.environ.get("EM_COURSE_EXCHANGE") or os.path.join(COURSE_ROOT, ".nbgrader", "exchange")
 
 # The course's grading (course_grading/): hung or dying kernels, per-cell and
 # per-notebook time limits. See docs/instructors.md.
