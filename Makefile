@@ -8,10 +8,11 @@ export PATH := $(BIN):$(PATH)
 export VIRTUAL_ENV := $(VENV)
 PORT ?= 8888
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
+JOBS ?= 1
 # JupyterLab refuses to run as root unless told; containers and CI run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install sandbox-tools lab test bench bench-grade release execute clean
+.PHONY: install sandbox-tools lab test bench bench-grade bench-grade-class grade release execute clean hub
 
 install: $(VENV)/.installed
 
@@ -47,6 +48,13 @@ bench: install  ## em_lib against scikit-learn, side by side, one BLAS thread
 bench-grade: install sandbox-tools  ## autograde a synthetic class of 50 students; seconds per notebook
 	python benchmarks/bench_grade.py
 
+bench-grade-class: install sandbox-tools  ## a class of 200 on one assignment with `make grade`'s command, JOBS=1 and 2
+	python benchmarks/bench_grade_class.py
+
+grade: install sandbox-tools  ## autograde ASSIGNMENT=<name> with JOBS processes (default 1); FORCE=1 grades the graded again
+	@test -n "$(ASSIGNMENT)" || { echo "Usage: make grade ASSIGNMENT=04_e_and_m_steps [JOBS=4] [FORCE=1]"; exit 2; }
+	python -m course_grading.parallel '$(ASSIGNMENT)' --jobs $(JOBS) $(if $(filter 1 yes true,$(FORCE)),--force,)
+
 execute: install  ## run every solution notebook top to bottom and store its outputs
 	for a in $(ASSIGNMENTS); do \
 		jupyter nbconvert --to notebook --execute --inplace \
@@ -59,3 +67,23 @@ release: install  ## regenerate the student release notebooks/ from solutions/
 
 clean:
 	rm -rf .nbgrader gradebook.db .pytest_cache .hypothesis
+
+# The class on a JupyterHub (docs/instructors.md, "Running a class on JupyterHub"): as
+# root, an environment every user can run (a system Python: a venv of a Python in
+# root's home is unreadable to the students), then accounts, exchange and Hub.
+HUB_ROOT ?= /srv/em-course-hub
+HUB_PORT ?= 8000
+HUB_PYTHON ?= /usr/bin/python3
+HUB_INSTRUCTOR ?= instructor
+HUB_STUDENTS ?= student1,student2,student3
+HUB_HOMES ?= /home
+HUB_GRADERS ?= em-course-graders
+
+hub: sandbox-tools  ## the class's JupyterHub: instructor and students as Unix accounts (root; Ctrl-C stops it)
+	@test "$$(id -u)" = 0 || { echo "make hub makes Unix accounts and runs each server as its user: run it as root."; exit 1; }
+	@test -x $(HUB_ROOT)/venv/bin/python || { mkdir -p $(HUB_ROOT) && chmod 755 $(HUB_ROOT) && $(HUB_PYTHON) -m venv $(HUB_ROOT)/venv; }
+	$(HUB_ROOT)/venv/bin/python -m pip install --quiet "jupyterhub>=5.3" "configurable-http-proxy>=0.4" .
+	$(HUB_ROOT)/venv/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	exec $(HUB_ROOT)/venv/bin/python -m course_hub up --root $(HUB_ROOT) --port $(HUB_PORT) \
+		--instructor $(HUB_INSTRUCTOR) --students $(HUB_STUDENTS) --home-root $(HUB_HOMES) \
+		--graders-group $(HUB_GRADERS) --repository $(CURDIR)

@@ -5,6 +5,11 @@ the student release that nbgrader generates from them.
 """
 
 import os
+import warnings
+
+# nbgrader 0.9's gradebook makes SQLAlchemy 2.1 warn on every submission it autogrades
+# ("Object of type <SubmittedAssignment> not in session"); the grades are saved all the same.
+warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 

@@ -8,8 +8,9 @@ from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, SaveAutoGrades
 
 from .execute import SandboxedExecute
-from .feedback import HideHiddenTests
+from .feedback import HideHiddenTests, MarkUngraded
 from .integrity import CheckedNotebookExporter, FlagForReview, RestoreCells
+from .submissions import install as install_autograde
 
 
 def _default(app, trait):
@@ -42,10 +43,13 @@ def configure(c):
     c.Autograde.autograde_preprocessors = _insert(autograde, FlagForReview, after=SaveAutoGrades)
     # Unreadable submissions named, with what to do; the batch goes on (integrity.py).
     c.Autograde.exporter_class = CheckedNotebookExporter
-    # Feedback: no hidden test, in cells or in tracebacks (feedback.py).
-    c.GenerateFeedback.preprocessors = _insert(
-        _default(GenerateFeedback, "preprocessors"), HideHiddenTests, after=GetGrades
-    )
+    # A notebook handed in under another name: a lone one graded (flagged), otherwise one clear
+    # ERROR per student (submissions.py). nbgrader has no setting for its autograde converter.
+    install_autograde()
+    # Feedback: no hidden test, in cells or in tracebacks; written answers nobody graded yet said
+    # to be so, and counted in one WARNING per assignment (feedback.py).
+    feedback = _insert(_default(GenerateFeedback, "preprocessors"), HideHiddenTests, after=GetGrades)
+    c.GenerateFeedback.preprocessors = _insert(feedback, MarkUngraded, after=HideHiddenTests)
     # Time: the course's cells and calls take well under a second.
     c.SandboxedExecute.cell_timeout = 10
     c.SandboxedExecute.call_timeout = 10

@@ -22,11 +22,22 @@ cuts those too.
   are kept whole: they quote only the student's code and libraries.
 """
 
+import os
 import re
 
-from nbgrader.preprocessors import ClearHiddenTests
+from nbformat.v4 import new_markdown_cell
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from traitlets import List
 
 from .runner import message_lines
+
+#: nbgrader's preprocessors declare ``display_data_priority`` without ``config=True`` (all but
+#: ``GetGrades``), while nbconvert's HTMLExporter configures it for every preprocessor
+#: (``NbConvertBase.display_data_priority``): a preprocessor of ours in generate_feedback then logs
+#: "Config option `display_data_priority` not recognized by ...". Declared configurable, as GetGrades does.
+def _display_data_priority():
+    return List(list(GetGrades.class_traits()["display_data_priority"].default()), config=True)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -43,6 +54,8 @@ def _is_instructor_cell(cell):
 
 class HideHiddenTests(ClearHiddenTests):
     """ClearHiddenTests for the instructor's cells, plus error outputs cut to ``ename: evalue``."""
+
+    display_data_priority = _display_data_priority()
 
     #: Hidden lines shorter than this are not searched for in tracebacks (``)``, ``else:``).
     min_line = 8
@@ -78,3 +91,121 @@ class HideHiddenTests(ClearHiddenTests):
                 if output.get("output_type") == "error" and (instructor or self._quotes_hidden(output)):
                     output["traceback"] = message_lines(output.get("ename", "Error"), output.get("evalue", ""))
         return cell, resources
+
+
+# -- written answers not graded yet -------------------------------------------------------
+
+#: Said at a written answer nobody has graded yet (nbgrader shows its score as 0).
+NOT_GRADED_YET = "Not graded yet"
+
+
+def _is_manual(cell):
+    """A cell graded by hand: a written (or free-response code) answer, or a task."""
+    meta = _meta(cell)
+    return bool(meta.get("grade") and meta.get("solution")) or bool(meta.get("task"))
+
+
+def _converter(obj):
+    """The nbgrader converter up the parent chain (preprocessor, exporter, converter), or None."""
+    while obj is not None:
+        if hasattr(obj, "assignments") and hasattr(obj, "coursedir"):
+            return obj
+        obj = getattr(obj, "parent", None)
+    return None
+
+
+class MarkUngraded(NbGraderPreprocessor):
+    """generate_feedback, after GetGrades: written answers nobody has graded yet are said to be so.
+
+    nbgrader renders a grade without a score (neither an automatic nor a manual one) as 0
+    ("Score: 0.0 / 2.0") and counts it as 0 in the total, as if the answer had been marked wrong. This preprocessor:
+
+    - adds "Not graded yet: ..." to the comment shown under each such answer (the feedback shows a
+      solution cell's comment at the cell), and a note at the top of the notebook saying how many
+      written answers are not graded yet and that the total counts them as 0 for now;
+    - logs one WARNING per assignment: how many written answers of how many students are not graded
+      yet, with the fix (grade them in the formgrader, then generate the feedback again).
+    """
+
+    display_data_priority = _display_data_priority()
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._reported = set()
+
+    def preprocess(self, nb, resources):
+        ids = resources["nbgrader"]
+        if ids["assignment"] not in self._reported:
+            self._reported.add(ids["assignment"])
+            self._report(ids)
+        with Gradebook(ids["db_url"]) as gb:
+            try:
+                grades = gb.find_submission_notebook(ids["notebook"], ids["assignment"], ids["student"]).grades
+            except MissingEntry:
+                grades = []
+            pending = {grade.name for grade in grades if grade.auto_score is None and grade.manual_score is None}
+        ungraded = []
+        for cell in nb.cells:
+            meta = _meta(cell)
+            if _is_manual(cell) and meta.get("grade_id") in pending:
+                ungraded.append(meta.get("points") or 0)
+                note = (f"**{NOT_GRADED_YET}.** Your instructor has not graded this answer yet; the score "
+                        "shown for it is a placeholder and counts as 0 in the total until it is graded.")
+                meta["comment"] = f"{note}\n\n{meta['comment']}" if meta.get("comment") else note
+        if ungraded:
+            points = sum(float(p) for p in ungraded)
+            answers = "written answer is" if len(ungraded) == 1 else "written answers are"
+            note = new_markdown_cell(
+                f"**{NOT_GRADED_YET}:** {len(ungraded)} {answers} not graded yet ({points:g} points). "
+                "The total above counts them as 0 for now; look for \"Not graded yet\" below.")
+            note.metadata["course_grading"] = {"not_graded_yet": len(ungraded)}
+            nb.cells.insert(0, note)
+        return nb, resources
+
+    def _students(self, assignment, gb):
+        """The students whose feedback this run generates for the assignment (all with a submission if unknown)."""
+        converter = _converter(self)
+        if converter is not None and converter.assignments:
+            pattern = re.escape(os.sep).join([
+                converter._format_source("(?P<assignment_id>.*)", "(?P<student_id>.*)", escape=True)])
+            students = set()
+            for folder in converter.assignments:
+                match = re.match(pattern + "$", folder)
+                if match and match.group("assignment_id") == assignment:
+                    students.add(match.group("student_id"))
+            if students:
+                return sorted(students)
+        try:
+            return sorted(s.student.id for s in gb.find_assignment(assignment).submissions)
+        except MissingEntry:
+            return []
+
+    def _report(self, ids):
+        assignment = ids["assignment"]
+        with Gradebook(ids["db_url"]) as gb:
+            students = self._students(assignment, gb)
+            counts = {}
+            for student in students:
+                try:
+                    submission = gb.find_submission(assignment, student)
+                except MissingEntry:
+                    continue
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        if grade.auto_score is None and grade.manual_score is None:
+                            counts[student] = counts.get(student, 0) + 1
+        if not counts:
+            return
+        total = sum(counts.values())
+        listed = ", ".join(f"{s} ({n})" for s, n in sorted(counts.items())[:10])
+        if len(counts) > 10:
+            listed += f" and {len(counts) - 10} more"
+        self.log.warning(
+            "Assignment '%s': %d written %s of %d %s (of the %d whose feedback this run generates) %s not graded "
+            "yet: %s. Their feedback says \"Not graded yet\" at those answers and counts them as 0 in the total. "
+            "Grade them in the formgrader (Manage Assignments, then the assignment's submissions), then run "
+            "`nbgrader generate_feedback %s --force` again.",
+            assignment, total, "answer" if total == 1 else "answers", len(counts),
+            "student" if len(counts) == 1 else "students", len(students), "is" if total == 1 else "are",
+            listed, assignment,
+        )

@@ -23,9 +23,16 @@ Three pieces, all installed by ``course_grading.config.configure``:
 - a deleted test cell is put back from the gradebook (graded as usual), flagged;
 - a duplicated test cell is kept once (it is graded once), flagged;
 - a deleted answer cell is put back empty, as released (its tests then score 0),
-  flagged; a duplicated answer cell: the first copy is the answer cell, the
-  other copies become ordinary cells that still run in place (no work is lost),
-  flagged;
+  flagged; a duplicated answer cell: the LAST copy (the lowest in the notebook,
+  the one the student wrote most recently) is the answer cell, and stands where
+  the release has it, before the exercise's tests; the earlier copies become
+  ordinary cells just above it (wherever they were), so they still run (no
+  work is lost, a helper defined only there is still there) but whatever the
+  last copy defines replaces what they defined, for every test of the
+  notebook; flagged. A duplicated written answer: the last copy is the one
+  graded by hand, the earlier ones stay visible just above it; flagged;
+- a notebook handed in under another name and copied to the expected one by
+  ``course_grading.submissions`` (its metadata says so): flagged;
 - changed grading metadata (points, grade, locked, cell type) is restored,
   flagged; a cell with a grade id the assignment does not know becomes an
   ordinary cell, flagged; stray nbgrader metadata on an ordinary cell is
@@ -140,13 +147,15 @@ class RestoreCells(NbGraderPreprocessor):
         self.order = [_grade_id(cell) for cell in reference]
         self.by_id = {_grade_id(cell): cell for cell in reference}
         self.events = []
+        self._renamed(nb)
 
-        leading, segments, seen_order, copies = self._segments(nb)
+        leading, segments, seen_order, copies, earlier = self._segments(nb)
         cells = list(leading)
         for grade_id in self.order:
             if grade_id in segments:
                 cell = segments[grade_id][0]
                 self._check(cell, stored[grade_id])
+                cells.extend(earlier.get(grade_id, []))
                 cells.extend(segments[grade_id])
             else:
                 cells.append(self._restore(grade_id, stored[grade_id]))
@@ -191,10 +200,25 @@ class RestoreCells(NbGraderPreprocessor):
     # -- the submission, cut into segments -------------------------------------------
 
     def _segments(self, nb):
-        """Cells before the first nbgrader cell; {grade_id: [its cell, the ordinary cells after it]}."""
-        leading, segments, seen_order, copies = [], {}, [], {}
+        """Cells before the first nbgrader cell; {grade_id: [its cell, the ordinary cells after it]}.
+
+        An answer cell that appears more than once: the LAST copy (the lowest in the notebook) is the
+        answer; the earlier copies become ordinary cells, returned in ``earlier`` to go just before it
+        (wherever they were), so they run before it and whatever the last copy defines is what every
+        test sees. Ordinary cells that followed an earlier copy stay where they were. A test or
+        read-only cell that appears more than once: the first copy is kept (its source is the course's
+        anyway), the others dropped.
+        """
+        count, last = {}, {}
+        for index, cell in enumerate(nb.cells):
+            grade_id = _grade_id(cell)
+            if grade_id in self.by_id:
+                count[grade_id] = count.get(grade_id, 0) + 1
+                last[grade_id] = index
+        copies = {grade_id: n for grade_id, n in count.items() if n > 1}
+        leading, segments, seen_order, earlier = [], {}, [], {}
         current = leading
-        for cell in nb.cells:
+        for index, cell in enumerate(nb.cells):
             grade_id = _grade_id(cell)
             if grade_id is None:
                 # an ordinary cell: nbgrader metadata here (e.g. without a schema_version) would
@@ -209,16 +233,18 @@ class RestoreCells(NbGraderPreprocessor):
                 cell.metadata.pop("nbgrader", None)
                 current.append(cell)
                 continue
-            if grade_id in segments:
-                copies[grade_id] = copies.get(grade_id, 1) + 1
-                if _nbgrader(self.by_id[grade_id]).get("solution"):
-                    cell.metadata.pop("nbgrader", None)  # the student's extra copy: an ordinary cell
-                    current.append(cell)
+            if grade_id not in seen_order:
+                seen_order.append(grade_id)  # the order check goes by where the student first put it
+            if _nbgrader(self.by_id[grade_id]).get("solution"):
+                if index != last[grade_id]:
+                    cell.metadata.pop("nbgrader", None)  # an earlier copy: an ordinary cell, just before the last
+                    earlier.setdefault(grade_id, []).append(cell)
+                    continue
+            elif grade_id in segments:
                 continue  # an extra copy of a locked cell: dropped
             segments[grade_id] = [cell]
-            seen_order.append(grade_id)
             current = segments[grade_id]
-        return leading, segments, seen_order, copies
+        return leading, segments, seen_order, copies, earlier
 
     # -- what belongs to which exercise ----------------------------------------------
 
@@ -321,12 +347,31 @@ class RestoreCells(NbGraderPreprocessor):
     def _duplicated(self, grade_id, count):
         kind = self._kind(grade_id)
         if _nbgrader(self.by_id[grade_id]).get("solution"):
-            message = (f"The {kind} `{grade_id}` appeared {count} times; the first copy was graded as the "
-                       "answer, the other copies were kept as ordinary cells and still ran where they were.")
+            earlier = "the earlier copy" if count == 2 else f"the {count - 1} earlier copies"
+            ordinary = "an ordinary cell" if count == 2 else "ordinary cells"
+            if self.by_id[grade_id].cell_type == "code":
+                message = (f"The {kind} `{grade_id}` appeared {count} times; the last copy (the lowest in the "
+                           f"notebook) was graded as the answer. {earlier.capitalize()} ran just before it as "
+                           f"{ordinary}, so what the last copy defines is what the tests used.")
+            else:
+                message = (f"The {kind} `{grade_id}` appeared {count} times; the last copy (the lowest in the "
+                           f"notebook) is the answer to grade; {earlier} stayed in the notebook, just above it, as "
+                           f"{ordinary}.")
         else:
             message = (f"The {kind} `{grade_id}` appeared {count} times; the extra copies were removed and "
                        "it was graded once, from the course's copy.")
         self._event(grade_id, "duplicated", message, review=True)
+
+    def _renamed(self, nb):
+        """The submission was handed in under another file name (see ``course_grading.submissions``)."""
+        record = nb.metadata.get(RECORD, {}).pop("submitted_as", None)
+        if not record or not record.get("file"):
+            return
+        first_grade = next((g for g in self.order if _nbgrader(self.by_id[g]).get("grade")), None)
+        self._event(None, "renamed", f"The notebook was handed in as '{record['file']}' instead of "
+                    f"'{self.notebook}.ipynb'; it was copied to '{self.notebook}.ipynb' (the student's file is "
+                    "unchanged) and graded as usual.", review=True,
+                    grades=[first_grade] if first_grade else [], comment=self._first_answer())
 
     def _kind(self, grade_id):
         meta = _nbgrader(self.by_id[grade_id])

@@ -59,7 +59,7 @@ class PrivateExchange:
         if not os.path.isdir(self.root) or not check_mode(self.root, execute=True):
             self.fail(
                 f"The course exchange {self.root} does not exist or is not readable; it is made by the "
-                "Hub's set-up (`make hub`, or `python -m course_hub enrol` as root). Ask your instructor.")
+                "Hub's set-up (`make hub`, or `python -m course_hub setup` as root). Ask your instructor.")
 
     def course_dir(self, *parts):
         return os.path.join(self.root, self.coursedir.course_id, *parts)
@@ -94,9 +94,13 @@ class PrivateSubmit(PrivateExchange, ExchangeSubmit):
     def init_dest(self):
         if self.coursedir.course_id == "":
             self.fail("No course id specified. Re-run with --course flag.")
-        if not self.authenticator.has_access(self.coursedir.student_id, self.coursedir.course_id):
-            self.fail("You do not have access to this course.")
         student_id = self.coursedir.student_id if self.coursedir.student_id != "*" else get_username()
+        try:
+            allowed = self.authenticator.has_access(self.coursedir.student_id, self.coursedir.course_id)
+        except Exception as error:   # the Hub does not show one student another's groups
+            self.fail(f"{get_username()} cannot submit as {student_id}: the Hub refused to look them up ({error}).")
+        if not allowed:
+            self.fail("You do not have access to this course.")
         if "*" in student_id or "+" in student_id or os.sep in student_id:
             self.fail(f"The student ID should contain no '*', '+' or '/'; got {student_id}")
         self.inbound_path = self.student_dir("inbound", student_id)
@@ -191,7 +195,7 @@ class PrivateReleaseFeedback(PrivateExchange, ExchangeReleaseFeedback):
         self.outbound_feedback_path = self.course_dir("feedback")
         self.dest_path = self.outbound_feedback_path
         if not os.path.isdir(self.dest_path):
-            self.fail(f"{self.dest_path} does not exist: the Hub's set-up makes it (`python -m course_hub enrol`).")
+            self.fail(f"{self.dest_path} does not exist: the Hub's set-up makes it (`python -m course_hub setup` as root).")
 
     def copy_files(self):
         excluded = set(filter(None, self.coursedir.student_id_exclude.split(",")))
@@ -206,7 +210,7 @@ class PrivateReleaseFeedback(PrivateExchange, ExchangeReleaseFeedback):
             if not os.path.isdir(target):
                 self.log.error(
                     "No feedback released for %s: %s does not exist. Enrol the student on the Hub "
-                    "(`python -m course_hub enrol ...` as root), then release feedback again.", student_id, target)
+                    "(`python -m course_hub enrol --root <hub root> <student>` as root), then release feedback again.", student_id, target)
                 continue
             with open(os.path.join(here, "timestamp.txt")) as fh:
                 timestamp = fh.read()

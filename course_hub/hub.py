@@ -158,10 +158,29 @@ def down(args):
     layout.remove_group(settings["graders_group"])
 
 
+def enrol(args):
+    """Accounts and exchange directories for students who join later (the Hub keeps running).
+
+    They can log in once they are in ``HUB_STUDENTS`` of the next ``make hub`` (the Hub's
+    allowed users and its ``nbgrader-<course>`` group are read at start-up).
+    """
+    layout.require_root()
+    with open(os.path.join(args.root, "hub.json")) as fh:
+        settings = json.load(fh)
+    course = layout.Course(course_id=settings["course_id"], exchange=settings["exchange"],
+                           instructor=settings["instructor"], graders_group=settings["graders_group"])
+    for student in args.names:
+        layout.ensure_user(student, args.home_root)
+        layout.enrol(course, student)
+        print(f"enrolled {student}: {os.path.join(course.exchange, course.course_id, 'inbound', student)}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_hub", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "setup", "down"],
-                        help="up: set up and run the Hub; setup: set up only; down: remove the accounts")
+    parser.add_argument("command", choices=["up", "setup", "enrol", "down"],
+                        help="up: set up and run the Hub; setup: set up only; enrol: add students to a set-up "
+                             "course; down: remove the accounts")
+    parser.add_argument("names", nargs="*", help="enrol: the students' user names")
     parser.add_argument("--root", default="/srv/em-course-hub")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--instructor", default="instructor")
@@ -169,5 +188,5 @@ def main(argv=None):
     parser.add_argument("--graders-group", default="em-course-graders")
     parser.add_argument("--home-root", default="/home")
     parser.add_argument("--repository", default=REPOSITORY, help="the course's clone (solutions/, hub/)")
-    args = parser.parse_args(argv)
-    {"up": up, "setup": set_up, "down": down}[args.command](args)
+    args = parser.parse_intermixed_args(argv)
+    {"up": up, "setup": set_up, "enrol": enrol, "down": down}[args.command](args)
