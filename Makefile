@@ -11,16 +11,23 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 JOBS ?= 1
 # JupyterLab refuses to run as root unless told; containers and CI run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# JupyterLab's settings for everyone using the venv (below the user's own settings).
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: install sandbox-tools lab test bench bench-grade bench-grade-class grade release execute clean hub
+.PHONY: install sandbox-tools browser-tools lab test site bench bench-grade bench-grade-class grade release execute clean hub
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(LAB_OVERRIDES)
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,site]"
 	@touch $@
+
+# No first-run noise in the course's JupyterLab: no "official Jupyter news?" toast, no update check.
+$(LAB_OVERRIDES): $(VENV)/.installed
+	@mkdir -p $(@D)
+	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
 
 # Grading runs students' code in bubblewrap (see docs/instructors.md). As root on Debian or
 # Ubuntu (CI, a grading server) it is installed here; elsewhere the line says what to do.
@@ -34,12 +41,32 @@ sandbox-tools:  ## bubblewrap, the sandbox grading runs students' code in
 			echo "      sandbox tests fail. Install it: sudo apt-get install bubblewrap (Fedora: dnf install bubblewrap)."; \
 		fi; }
 
+# The browser tests (tests/test_browser.py) drive the system's Chromium with Playwright (Playwright's
+# own browser download is not used). As root on Debian (CI) it is installed here; elsewhere the line says what to do.
+# The places tests/browser.py looks at ($CHROMIUM first; Google Chrome will do).
+CHROMIUM_PATHS := /usr/lib/chromium/chromium /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome
+browser-tools:  ## Chromium, the browser the JupyterLab tests drive, and a Chinese font for its pages
+	@found=; for b in "$$CHROMIUM" $(CHROMIUM_PATHS); do test -x "$$b" && found=1 && break; done; \
+	if [ -z "$$found" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing chromium (the browser tests drive it)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "NOTE: Chromium is not installed: the browser tests (tests/test_browser.py) fail without it."; \
+			echo "      Install it: sudo apt-get install chromium, or set CHROMIUM=/path/to/chrome-or-chromium."; \
+		fi; \
+	fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
+		echo "Installing fonts-wqy-zenhei (Chinese in the glossary and the 中文导读, in Chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null; \
+	fi
+
 lab: install  ## JupyterLab on the course; `make lab PORT=8899` for another port
 	@echo "Starting JupyterLab on port $(PORT); open the http://127.0.0.1:$(PORT)/lab?token=... URL printed below."
 	jupyter lab --no-browser $(ALLOW_ROOT) --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR)
 
-test: install sandbox-tools  ## the whole suite: unit and property tests, nbval on solutions/, grading
+test: install sandbox-tools browser-tools  ## the whole suite: unit and property tests, nbval on solutions/, grading
 	python -m pytest
 
 bench: install  ## em_lib against scikit-learn, side by side, one BLAS thread
@@ -59,8 +86,12 @@ execute: install  ## run every solution notebook top to bottom and store its out
 	for a in $(ASSIGNMENTS); do \
 		jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.record_timing=False \
+			--ExecutePreprocessor.store_widget_state=False \
 			solutions/$$a/$$a.ipynb || exit 1; \
 	done
+
+site: install  ## the course as a static website in build/site/html (offline)
+	python site/build.py
 
 release: install  ## regenerate the student release notebooks/ from solutions/
 	for a in $(ASSIGNMENTS); do nbgrader generate_assignment $$a --force || exit 1; done
@@ -81,6 +112,8 @@ HUB_GRADERS ?= em-course-graders
 
 hub: sandbox-tools  ## the class's JupyterHub: instructor and students as Unix accounts (root; Ctrl-C stops it)
 	@test "$$(id -u)" = 0 || { echo "make hub makes Unix accounts and runs each server as its user: run it as root."; exit 1; }
+	@$(HUB_PYTHON) -c "import ensurepip" 2>/dev/null || { echo "Installing python3-venv (the Hub's environment is a venv of $(HUB_PYTHON))"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
 	@test -x $(HUB_ROOT)/venv/bin/python || { mkdir -p $(HUB_ROOT) && chmod 755 $(HUB_ROOT) && $(HUB_PYTHON) -m venv $(HUB_ROOT)/venv; }
 	$(HUB_ROOT)/venv/bin/python -m pip install --quiet "jupyterhub>=5.3" "configurable-http-proxy>=0.4" .
 	$(HUB_ROOT)/venv/bin/python -m pip install --quiet --no-deps --force-reinstall .

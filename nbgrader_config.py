@@ -23,6 +23,10 @@ c.CourseDirectory.release_directory = "notebooks"
 # Local use: the exchange lives inside the course (the system default may be unwritable).
 # On the class Hub (`make hub`) every server is told the Hub's exchange instead.
 c.Exchange.root = os.environ.get("EM_COURSE_EXCHANGE") or os.path.join(COURSE_ROOT, ".nbgrader", "exchange")
+if not os.environ.get("EM_COURSE_EXCHANGE"):
+    # nbgrader makes it only on the first release; until then the formgrader says the exchange
+    # "does not exist and could not be created" and hides its Release and Collect buttons.
+    os.makedirs(c.Exchange.root, exist_ok=True)
 
 # The course's grading (course_grading/): hung or dying kernels, per-cell and
 # per-notebook time limits. See docs/instructors.md.

@@ -27,6 +27,7 @@ import em_lib
 from em_lib import datasets, mixture_nd
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 #: The bars: minimum speed-up per iteration, and the largest relative log-likelihood difference.
 LOGLIK_RTOL = 1e-10
@@ -159,6 +160,38 @@ def markdown_table(rows):
     return lines
 
 
+def course_timings():
+    """Seconds to execute each solution notebook top to bottom (one kernel each, as nbval and
+    `make execute` do), and to build the website (`make site`): lines for the report."""
+    import importlib.util
+    import shutil
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    lines, total = [], 0.0
+    with tempfile.TemporaryDirectory() as scratch:
+        for source in sorted((ROOT / "solutions").glob("[0-9][0-9]_*/[0-9][0-9]_*.ipynb")):
+            folder = Path(scratch) / source.parent.name
+            shutil.copytree(source.parent, folder)
+            nb = nbformat.read(folder / source.name, as_version=4)
+            start = time.perf_counter()
+            NotebookClient(nb, kernel_name="python3", timeout=600,
+                           resources={"metadata": {"path": str(folder)}}).execute()
+            seconds = time.perf_counter() - start
+            total += seconds
+            lines.append(f"{source.stem}: {seconds:.1f} s")
+        lines.append(f"the whole course, executed: {total:.1f} s (kernel start-up included)")
+        spec = importlib.util.spec_from_file_location("site_build", ROOT / "site" / "build.py")
+        site_build = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(site_build)
+        start = time.perf_counter()
+        site_build.build(Path(scratch) / "site", quiet=True)
+        lines.append(f"the website (`make site`, jupyter-book, no execution): {time.perf_counter() - start:.1f} s")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n / 10 and fewer repeats: a smoke run")
@@ -192,6 +225,8 @@ def main(argv=None):
     print("\n".join(table))
     passed = all(r["result"] == "PASS" for r in rows)
     print(f"\n{'PASS' if passed else 'FAIL'}: {sum(r['result'] == 'PASS' for r in rows)} of {len(rows)} cases meet their bars")
+    course = course_timings()
+    print("\nThe course:\n" + "\n".join(f"  {line}" for line in course))
     output = args.output or (None if args.quick else HERE / "latest.md")
     if output is not None:
         text = [
@@ -204,6 +239,10 @@ def main(argv=None):
             f"- per iteration: ({long} - {short} iterations differenced), median of {repeats} repeats",
             "",
             *table,
+            "",
+            "## The course: execution and website build times",
+            "",
+            *[f"- {line}" for line in course],
             "",
         ]
         output.write_text("\n".join(text))

@@ -5,14 +5,13 @@
 """
 
 import os
+import sys
 
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-import sys
 
 # nbgrader runs `alembic` (and the notebooks run `python`) by name: make sure the
 # interpreter running the tests comes first on PATH even when its venv is not activated.

@@ -12,7 +12,6 @@ covered with no extra work:
 import copy
 import json
 import re
-from pathlib import Path
 
 from nbformat.v4 import new_code_cell
 

@@ -1,5 +1,7 @@
 """em_lib.plotting.jensen: the figures of notebook 02 show what the lecture says they show."""
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -87,6 +89,18 @@ def test_chord_never_above_curve(log_joint_row, q0):
     x0, _, width, _ = d["zoom_bounds"]
     fraction = (d["mix"] - d["grid"][0]) / (d["grid"][-1] - d["grid"][0])
     assert not x0 <= fraction <= x0 + width
+    plt.close("all")
+
+
+def test_coinciding_stars_still_get_a_curve_around_them():
+    """Q_i at the posterior puts both stars at p(x_i) (notebook 03's equality): the picture keeps its range."""
+    row = np.log([0.3, 0.6]) + np.log(0.02)
+    q = np.exp(row - np.logaddexp.reduce(row))          # the posterior: every star at p(x_i) = 0.018
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig, d = J.plot_stars(row, q)
+    assert d["grid"][0] < d["mix"] < d["grid"][-1]
+    assert d["curve_point"] == pytest.approx(d["chord_point"])
     plt.close("all")
 
 

@@ -464,4 +464,4 @@ class _LearnerWatch:
         return (f"{self.what}: your {self.exercise} calls {name}. When your notebook is graded, your "
                 f"code runs without em_lib (the course's reference answers) and scikit-learn"
                 + (f"; this exercise may call {allowed}" if allowed else "")
-                + f", so the call would fail there: write it with NumPy and your own functions.")
+                + ", so the call would fail there: write it with NumPy and your own functions.")

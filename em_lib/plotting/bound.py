@@ -95,7 +95,7 @@ def _spread(positions, gap, lo=0.0, hi=1.0):
 
 
 def plot_bound_touching(x, weights, means, variances, k=0, grid=None, n_steps=1, label=None,
-                        figsize=(8.0, 6.6)):
+                        figsize=(8.0, 6.6), fig=None):
     r"""Top: :math:`\ell` and the bound(s) :math:`L(Q^{(s)}, \theta)` over :math:`\mu_k`; bottom: the gap.
 
     ``label`` is the LaTeX name of the parameter on the x axis (default ``\mu_k``, with
@@ -104,13 +104,16 @@ def plot_bound_touching(x, weights, means, variances, k=0, grid=None, n_steps=1,
     line, so that close steps do not print over each other. Returns ``(fig, data)``,
     ``data`` as in :func:`bound_slices` plus ``labels``: the texts of those labels, in
     step order, and ``label_positions``: where they are written, in axes fractions.
+    ``fig``, if given, is the Figure or SubFigure to draw into (with constrained layout; the
+    EM stepper of :mod:`.interactive` uses it), and ``figsize`` is then ignored.
     """
     if label is None:
         label = rf"\mu_{k}"
     data = bound_slices(x, weights, means, variances, k=k, grid=grid, n_steps=n_steps)
     g, ll, bounds = data["grid"], data["log_likelihood"], data["bounds"]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=figsize, sharex=True, height_ratios=(2.2, 1.0),
-                                      layout="constrained")
+    if fig is None:
+        fig = plt.figure(figsize=figsize, layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1.0))
     top.plot(g, ll, color="black", lw=2.2, label=r"log-likelihood $\ell(\theta)$")
     names = ["t" if s == 0 else f"t+{s}" for s in range(n_steps + 1)]
     for s in range(n_steps):

@@ -62,7 +62,7 @@ def stars(log_joint_row, q):
     return np.exp(np.asarray(log_joint_row, dtype=float) - np.log(np.asarray(q, dtype=float)))
 
 
-def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
+def plot_stars(log_joint_row, q, height=None, labels=None, ax=None, grid=None):
     r"""The lecture's picture with real numbers: two stars on the log curve, the chord, and Jensen's gap.
 
     For one sample with log joint ``log_joint_row`` (2,) and distribution ``q`` (2,):
@@ -75,6 +75,9 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
     ``zoom_bounds``: the inset's ``[x0, y0, width, height]`` in axes fractions. The
     inset sits on the side of ``mix`` with more room, so the dotted line that marks
     ``mix`` (drawn from the axis up to the curve point) never runs through it.
+    ``grid``, if given, is the increasing (g,) array of v on which the curve is drawn, and so
+    the x range; by default it is chosen around the stars (the slider of
+    :func:`.interactive.jensen_stars` fixes it, so that the stars move and the axes stay).
     """
     q = np.asarray(q, dtype=float)
     labels = tuple(labels) if labels is not None else HEIGHT_GROUPS
@@ -84,8 +87,12 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
     curve_point = float(np.log(mix))
     chord_point = float(q @ log_v)
     lo, hi = v.min(), v.max()
-    span = hi - lo
-    grid = np.linspace(max(lo - 0.45 * span, lo * 0.25), hi + 0.3 * span, 400)
+    # When the stars coincide (Q_i is the posterior: notebook 03's equality) the range is set by
+    # their common value instead, so the curve still has room on both sides.
+    span = max(hi - lo, 0.2 * hi)
+    if grid is None:
+        grid = np.linspace(max(lo - 0.45 * span, lo * 0.25), hi + 0.3 * span, 400)
+    grid = np.asarray(grid, dtype=float)
 
     fig, ax = (plt.subplots(figsize=(10.5, 4.6), layout="constrained") if ax is None else (ax.figure, ax))
     log_grid = np.log(grid)
@@ -110,7 +117,7 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None):
     zoom.axvline(mix, color="0.6", lw=0.8, ls=":")
     for k in range(v.size):
         ax.plot(v[k], log_v[k], "*", color=GROUP_COLOURS[k], ms=18, mec="black", mew=0.6, zorder=4,
-                label=rf"star $z$ = {labels[k]}: $v$ = {v[k]:.4f}, $Q_i$ = {q[k]:.1f}")
+                label=rf"star $z$ = {labels[k]}: $v$ = {v[k]:.4f}, $Q_i$ = {q[k]:.2g}")
     # the zoom: the two points and the gap between them, enlarged
     pad = 0.6 * (curve_point - chord_point) + 0.05
     zoom.set_xlim(mix - zoom_half, mix + zoom_half)

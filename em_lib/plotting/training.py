@@ -33,11 +33,13 @@ def em_snapshots(x, weights, means, variances, iterations, step):
     return out
 
 
-def plot_fit_snapshots(x, snapshots, bins=40, names=None, figsize=None):
+def plot_fit_snapshots(x, snapshots, bins=40, names=None, figsize=None, fig=None):
     r"""One panel per snapshot: the histogram of ``x`` (as a density) and the mixture at that iteration.
 
     ``snapshots`` maps an iteration number t to ``(weights, means, variances)``. ``names``
-    optionally labels the components (e.g. ``("male", "female")``).
+    optionally labels the components (e.g. ``("male", "female")``). ``fig``, if given, is the
+    Figure or SubFigure to draw into (the EM stepper of :mod:`.interactive` puts this picture
+    beside the bound of :mod:`.bound`); ``figsize`` is then ignored.
     Returns ``(fig, data)``: ``iterations`` (sorted list of t), ``grid`` (G,), and per t in
     ``mixture`` (G,) the density :math:`\sum_k \pi_k N(x; \mu_k, \sigma_k^2)`, in
     ``components`` (K, G) the weighted component densities, in ``log_likelihood`` the
@@ -51,8 +53,11 @@ def plot_fit_snapshots(x, snapshots, bins=40, names=None, figsize=None):
     hist, edges = np.histogram(x, bins=bins, density=True)
     data = {"iterations": iterations, "grid": grid, "hist": hist, "edges": edges,
             "mixture": {}, "components": {}, "log_likelihood": {}}
-    figsize = figsize or (3.2 * len(iterations) + 0.6, 3.4)
-    fig, axes = plt.subplots(1, len(iterations), figsize=figsize, sharey=True, squeeze=False)
+    own_figure = fig is None
+    if own_figure:
+        figsize = figsize or (3.2 * len(iterations) + 0.6, 3.4)
+        fig = plt.figure(figsize=figsize)
+    axes = fig.subplots(1, len(iterations), sharey=True, squeeze=False)
     for ax, t in zip(axes[0], iterations):
         w, m, v = snapshots[t]
         components = np.exp(log_joint(grid, w, m, v)).T
@@ -72,7 +77,8 @@ def plot_fit_snapshots(x, snapshots, bins=40, names=None, figsize=None):
     axes[0][0].set_ylabel("density")
     ymax = max(hist.max(), max(d.max() for d in data["mixture"].values()))
     axes[0][0].set_ylim(0, 1.45 * ymax)
-    fig.tight_layout()
+    if own_figure:
+        fig.tight_layout()
     return fig, data
 
 
