@@ -216,7 +216,7 @@ class PrivateReleaseFeedback(PrivateExchange, ExchangeReleaseFeedback):
                 timestamp = fh.read()
             with open(os.path.join(here, "submission_secret.txt")) as fh:
                 secret = fh.read()
-            released = os.path.join(target, f"{notebook_hash(secret=secret, notebook_id=notebook_id)}.html")
+            released = os.path.join(target, _feedback_file(secret, notebook_id))
             self.log.info("Releasing feedback for student '%s' on assignment '%s/%s/%s' (%s)", student_id,
                           self.coursedir.course_id, self.coursedir.assignment_id, notebook_id, timestamp)
             shutil.copy(html, released + ".tmp")
@@ -241,14 +241,12 @@ class PrivateFetchFeedback(PrivateExchange, ExchangeFetchFeedback):
         assignment_id = self.coursedir.assignment_id or "*"
         for submission in sorted(glob.glob(os.path.join(self.cache_path, f"*+{assignment_id}+*"))):
             timestamp = os.path.basename(submission).split("+")[2]
-            secret_path = os.path.join(submission, "submission_secret.txt")
-            if not os.path.isfile(secret_path):
+            secret = _read_secret(submission)
+            if secret is None:
                 continue
-            with open(secret_path) as fh:
-                secret = fh.read()
             for notebook in sorted(glob.glob(os.path.join(submission, "*.ipynb"))):
                 notebook_id = os.path.splitext(os.path.basename(notebook))[0]
-                path = os.path.join(self.src_path, f"{notebook_hash(secret=secret, notebook_id=notebook_id)}.html")
+                path = os.path.join(self.src_path, _feedback_file(secret, notebook_id))
                 if os.path.exists(path):
                     self.log.info("Found feedback for '%s/%s' submitted at %s", self.coursedir.course_id,
                                   notebook_id, timestamp)
@@ -283,14 +281,12 @@ class PrivateList(PrivateExchange, ExchangeList):
 
     def _point_feedback_at_student_dir(self, info):
         """Redo nbgrader's "is there feedback to fetch" check in ``feedback/<student>/``."""
-        secret_path = os.path.join(info["path"], "submission_secret.txt")
-        if not os.path.isfile(secret_path):
+        secret = _read_secret(info["path"])
+        if secret is None:
             return
-        with open(secret_path) as fh:
-            secret = fh.read()
         mine = os.path.join(self.root, info["course_id"], "feedback", info["student_id"])
         for nb in info["notebooks"]:
-            path = os.path.join(mine, f"{notebook_hash(secret=secret, notebook_id=nb['notebook_id'])}.html")
+            path = os.path.join(mine, _feedback_file(secret, nb["notebook_id"]))
             nb["has_exchange_feedback"] = os.path.isfile(path)
             if nb["has_local_feedback"] and nb["has_exchange_feedback"]:
                 with open(path, "rb") as a, open(nb["local_feedback_path"], "rb") as b:
@@ -298,6 +294,20 @@ class PrivateList(PrivateExchange, ExchangeList):
         notebooks = info["notebooks"]
         info["has_exchange_feedback"] = bool(notebooks) and all(nb["has_exchange_feedback"] for nb in notebooks)
         info["feedback_updated"] = any(nb["feedback_updated"] for nb in notebooks)
+
+
+def _read_secret(submission_dir):
+    """The secret nbgrader wrote into a submission (or its cached copy); None if there is none."""
+    path = os.path.join(submission_dir, "submission_secret.txt")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as fh:
+        return fh.read()
+
+
+def _feedback_file(secret, notebook_id):
+    """The released feedback's file name, as nbgrader names it: only the submitter knows the secret."""
+    return f"{notebook_hash(secret=secret, notebook_id=notebook_id)}.html"
 
 
 def _matches(pattern, student_id):

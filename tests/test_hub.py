@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from course import notebook_path
+from submissions import _source, answer_cells, strip_solution_markers
 
 REPO = Path(__file__).resolve().parents[1]
 A = "01_latent_variables"
@@ -40,7 +41,6 @@ MANUAL_SCORE = 1.5
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="a Hub test makes Unix accounts: it runs as root (CI does)")
 
-SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 # The classic slip of notebook 01: the log of a plain sum, -inf far out in the tails.
 NAIVE_LOG_LIKELIHOOD = '''def log_likelihood(x, weights, means, variances):
     return float(np.sum(np.log(np.exp(log_joint(x, weights, means, variances)).sum(axis=1))))
@@ -189,9 +189,9 @@ def hub():
 
 
 def _answers():
+    """{grade_id: the source's answer as a student writes it} for the assignment's answer cells."""
     source = json.loads(notebook_path(REPO / "solutions", A).read_text())
-    return {c["metadata"]["nbgrader"]["grade_id"]: SOLUTION_REGION.sub("", "".join(c["source"]))
-            for c in source["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
+    return {grade_id: strip_solution_markers(_source(cell)) for grade_id, cell in answer_cells(source).items()}
 
 
 def _work(notebook, student_kind, answers):
