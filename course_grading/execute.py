@@ -110,7 +110,8 @@ class SandboxedExecute(NbGraderPreprocessor):
                 if output.get("output_type") == "execute_result":
                     output["execution_count"] = count
         record = nb.metadata.setdefault(RECORD, {})
-        record["verdicts"] = {label: {"passed": v.passed, "kind": v.kind, "message": v.message}
+        record["verdicts"] = {label: {"passed": v.passed, "kind": v.kind, "message": v.message,
+                                      "mistake": v.mistake, "function": v.function}
                               for label, v in result.verdicts.items()}
         record["sandbox"] = kind
         events = record.setdefault("integrity", [])

@@ -89,6 +89,8 @@ class Verdict:
     passed: bool
     kind: str                 # "pass", "fail" (the answer), "stopped" (hang, crash, memory), "grader" (the test raised)
     message: str = ""
+    mistake: str | None = None   # the classic mistake a failed check named (``em_lib.feedback``'s ``Mistake.id``)
+    function: str | None = None  # the student's function the test called last: the one a failed check judged
 
 
 @dataclass
@@ -144,6 +146,7 @@ class _Space:
         self.done = []          # student steps run so far (replayed after a restart)
         self.test_deadline = None  # while a test runs: its calls share one cell's time
         self.test_stopped = False  # a call of the running test hung, crashed or ran out of memory
+        self.last_called = None    # the student's function the running test called last
 
     def _new_session(self):
         return Session(self.options.kind, self.plan.worker_settings, self.plan.served, self.options.limits,
@@ -258,6 +261,7 @@ class LearnerFunction:
 
     def __call__(self, *args, **kwargs):
         self.changed_in_place = ()
+        self._space.last_called = self.__name__
         hidden = self._in_hidden_test()
         try:
             outcome = self._space.call(self.__name__, args, kwargs, self._helpers())
@@ -344,23 +348,26 @@ class _TrustedTests:
         outputs = []
         space.test_deadline = time.monotonic() + space.options.cell_timeout
         space.test_stopped = False
+        space.last_called = None
         try:
             with contextlib.redirect_stdout(printed), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 exec(compile(step.source, filename, "exec"), namespace)
         except AssertionError as exc:
-            verdict = Verdict(False, "stopped" if space.test_stopped else "fail", str(exc))
+            mistake = getattr(exc, "mistake", None)  # raised here, by a check: never the student's object
+            verdict = Verdict(False, "stopped" if space.test_stopped else "fail", str(exc),
+                              mistake if isinstance(mistake, str) else None, space.last_called)
             error = _error("AssertionError", str(exc))
         except LearnerFailure as exc:
             message = f"{exc.function}(...) {exc.learner_explanation}"
-            verdict = Verdict(False, "stopped" if exc.stopped else "fail", message)
+            verdict = Verdict(False, "stopped" if exc.stopped else "fail", message, function=exc.function)
             error = _error("LearnerError", message)
         except NotImplementedError:
-            verdict = Verdict(False, "fail", "not written yet")
+            verdict = Verdict(False, "fail", "not written yet", function=space.last_called)
             error = _error("NotImplementedError", "not written yet: replace `raise NotImplementedError()` with your code")
         except Exception as exc:  # noqa: BLE001 (the test itself failed on what the student returned)
             message = f"{type(exc).__name__}: {exc}"
-            verdict = Verdict(False, "grader", message)
+            verdict = Verdict(False, "grader", message, function=space.last_called)
             error = _error(type(exc).__name__, str(exc))
         else:
             verdict, error = Verdict(True, "pass"), None
