@@ -101,7 +101,7 @@ def run_em_lib(case, n_iter):
     if case["kind"] == "1d":
         *_, history = em_lib.fit_em(X[:, 0], weights, means, cov, n_iter)
     else:
-        fit = mixture_nd.fit_gmm(X, weights.size, init=(weights, means, cov), tol=0.0,
+        fit = mixture_nd.fit_em_nd(X, weights.size, init=(weights, means, cov), tol=0.0,
                                  max_iter=n_iter, covariance_floor=case["reg_covar"])
         if fit.n_iter != n_iter:
             raise RuntimeError(f"{case['name']}: em_lib stopped after {fit.n_iter} of {n_iter} iterations")

@@ -45,7 +45,7 @@ until the rises reach rounding (about 1e-11).
 
 Speed
 -----
-``fit_gmm`` fuses the E- and M-step into one sweep over the data, like
+``fit_em_nd`` fuses the E- and M-step into one sweep over the data, like
 :func:`em_lib.mixture1d.fit_em`: the log joint is a linear function of the
 features :math:`\phi(x) = (1, x_1..x_d, x_j x_l \text{ for } j \le l)`, so for a
 block of points the whole (K, m) log joint is one matrix product, and the
@@ -96,7 +96,7 @@ SYMMETRY_RTOL = 1e-8
 
 @dataclass(frozen=True)
 class MixtureFit:
-    """The result of :func:`fit_gmm`.
+    """The result of :func:`fit_em_nd`.
 
     Attributes
     ----------
@@ -388,7 +388,7 @@ Vert^2`, the nearest centre in
     return _kmeans_step(X, centres)
 
 
-def n_params(K, d):
+def n_gmm_params(K, d):
     r"""Int :math:`n_{\mathrm{par}} = (K - 1) + Kd + K\,d(d+1)/2`: the free parameters of a full-covariance mixture.
 
     The K weights sum to 1, so K - 1 of them are free; each of the K means has d
@@ -493,7 +493,7 @@ def kmeans(X, K, seed=0, max_iter=100):
 
 
 # --------------------------------------------------------------------------
-# fit_gmm: the same E- and M-step, fused into one fast sweep over the data.
+# fit_em_nd: the same E- and M-step, fused into one fast sweep over the data.
 # --------------------------------------------------------------------------
 
 def _n_features(d):
@@ -652,7 +652,7 @@ def _feature_blocks(centred, block_rows):
     return lambda: (_features(centred[s:s + block_rows]) for s in starts)
 
 
-def fit_gmm(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance_floor=1e-6):
+def fit_em_nd(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance_floor=1e-6):
     r"""Fit a K-component Gaussian mixture with full covariances by EM (notebook 05).
 
     Parameters
@@ -709,7 +709,7 @@ def fit_gmm(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance
         raise ValueError(f"init has {weights.size} components (weights has shape {weights.shape}), but K = {K}")
     if (weights <= 0).any():
         k = int(np.argmin(weights))
-        raise ValueError(f"init weights must be strictly positive for fit_gmm, got weight 0 for component {k}")
+        raise ValueError(f"init weights must be strictly positive for fit_em_nd, got weight 0 for component {k}")
 
     shift = X.mean(axis=0)
     centred = X - shift                                          # no likelihood changes
@@ -741,7 +741,7 @@ def bic(X, fit_or_params):
     r"""Float: the Bayesian information criterion :math:`-2\ell(\theta) + n_{\mathrm{par}}\log n` (lower is better).
 
     ``fit_or_params`` is a :class:`MixtureFit` or a tuple ``(weights, means, covariances)``;
-    :math:`n_{\mathrm{par}}` = :func:`n_params` ``(K, d)`` free parameters (weights, means,
+    :math:`n_{\mathrm{par}}` = :func:`n_gmm_params` ``(K, d)`` free parameters (weights, means,
     covariances); notebook 05, eq. 5.2.
     """
     X = _check_data(X)
@@ -755,5 +755,5 @@ def bic(X, fit_or_params):
             f"got {type(fit_or_params).__name__}"
         )
     n, d = X.shape
-    p = n_params(np.size(params[0]), d)
+    p = n_gmm_params(np.size(params[0]), d)
     return -2.0 * log_likelihood_nd(X, *params) + p * np.log(n)

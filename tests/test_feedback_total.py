@@ -131,9 +131,9 @@ CASES = {
         lambda fn: steps.check_fit_em.verdict(fn, parts=("history",), **FIT_EM), em_lib.fit_em(**FIT_EM)),
     "check_fit_em_history": Case(
         lambda fn: steps.check_fit_em_history.verdict(fn, **FIT_EM_HISTORY), em_lib.fit_em(**FIT_EM_HISTORY)),
-    "check_n_gmm_params": Case(lambda fn: practice.check_n_gmm_params.verdict(fn, 2, 1), em_lib.mixture_nd.n_params(2, 1)),
+    "check_n_gmm_params": Case(lambda fn: practice.check_n_gmm_params.verdict(fn, 2, 1), em_lib.mixture_nd.n_gmm_params(2, 1)),
     "check_n_gmm_params (d = 2)": Case(
-        lambda fn: practice.check_n_gmm_params.verdict(fn, 2, 2), em_lib.mixture_nd.n_params(2, 2)),
+        lambda fn: practice.check_n_gmm_params.verdict(fn, 2, 2), em_lib.mixture_nd.n_gmm_params(2, 2)),
     "check_kmeans_step": Case(
         lambda fn: practice.check_kmeans_step.verdict(fn, PTS, CENTRES), em_lib.mixture_nd.kmeans_step(PTS, np.array(CENTRES))),
     "check_kmeans_step (empty centre)": Case(
@@ -187,7 +187,7 @@ JUDGED = {
     "posterior": (TWO, em_lib.posterior, posterior.POSTERIOR_MISTAKES),
     "m_step": (M_STEP, em_lib.m_step, ()),
     "kmeans_step": (dict(X=PTS, centres=np.array(CENTRES)), em_lib.mixture_nd.kmeans_step, practice.KMEANS_MISTAKES),
-    "n_gmm_params": (dict(K=2, d=2), em_lib.mixture_nd.n_params, practice.N_PARAMS_MISTAKES),
+    "n_gmm_params": (dict(K=2, d=2), em_lib.mixture_nd.n_gmm_params, practice.N_PARAMS_MISTAKES),
     "two_coins_em": (dict(heads=PAPER_HEADS, n_tosses=PAPER_TOSSES, theta_a=0.6, theta_b=0.5, n_iter=1),
                      em_lib.two_coins_em, coins.TWO_COINS_MISTAKES),
     "poisson_e_step": (POISSON_E, em_lib.poisson_e_step, deriving.POISSON_E_STEP_MISTAKES),

@@ -176,7 +176,7 @@ def test_m_step_with_one_hot_resp_gives_group_statistics():
 
 
 # --------------------------------------------------------------------------
-# fit_gmm: the fused loop.
+# fit_em_nd: the fused loop.
 # --------------------------------------------------------------------------
 
 
@@ -184,7 +184,7 @@ def test_m_step_with_one_hot_resp_gives_group_statistics():
 def test_one_fused_iteration_equals_e_step_then_m_step(problem):
     X, K, seed = problem
     start = nd.init_random(X, K, seed=seed)
-    fit = nd.fit_gmm(X, K, init=start, tol=0.0, max_iter=1)
+    fit = nd.fit_em_nd(X, K, init=start, tol=0.0, max_iter=1)
     weights, means, covariances = nd.m_step_nd(X, nd.e_step_nd(X, *start))
     np.testing.assert_allclose(fit.weights, weights, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(fit.means, means, rtol=1e-9, atol=1e-9)
@@ -193,23 +193,23 @@ def test_one_fused_iteration_equals_e_step_then_m_step(problem):
     assert fit.log_likelihoods[0] == pytest.approx(expected, rel=1e-10, abs=1e-8)
 
 
-def test_fit_gmm_is_the_same_over_many_blocks_and_with_features_rebuilt(monkeypatch):
+def test_fit_em_nd_is_the_same_over_many_blocks_and_with_features_rebuilt(monkeypatch):
     """Block boundaries and the low-memory path (features rebuilt each sweep) change nothing."""
     X = datasets.old_faithful()
     start = nd.init_random(X, 3, seed=2)
-    whole = nd.fit_gmm(X, 3, init=start, tol=0.0, max_iter=10)
+    whole = nd.fit_em_nd(X, 3, init=start, tol=0.0, max_iter=10)
     monkeypatch.setattr(nd, "BLOCK_BYTES", 8 * 12 * 10)            # blocks of 256 rows: 2 blocks
     assert nd._block_rows(2, 3) == 256
-    blocked = nd.fit_gmm(X, 3, init=start, tol=0.0, max_iter=10)
+    blocked = nd.fit_em_nd(X, 3, init=start, tol=0.0, max_iter=10)
     monkeypatch.setattr(nd, "MAX_FEATURE_BYTES", 0)
-    rebuilt = nd.fit_gmm(X, 3, init=start, tol=0.0, max_iter=10)
+    rebuilt = nd.fit_em_nd(X, 3, init=start, tol=0.0, max_iter=10)
     for other in (blocked, rebuilt):
         np.testing.assert_allclose(other.log_likelihoods, whole.log_likelihoods, rtol=1e-13)
         np.testing.assert_allclose(other.covariances, whole.covariances, rtol=1e-10)
 
 
 @given(fitting_problems(), st.sampled_from(["kmeans++", "random"]))
-def test_fit_gmm_log_likelihood_never_decreases(problem, init):
+def test_fit_em_nd_log_likelihood_never_decreases(problem, init):
     """Exact EM (covariance_floor=0): the theorem of notebook 04, in d dimensions.
 
     The start comes from the (floored) initialisations; a run that then collapses raises
@@ -218,7 +218,7 @@ def test_fit_gmm_log_likelihood_never_decreases(problem, init):
     X, K, seed = problem
     start = {"kmeans++": nd.init_kmeans_pp, "random": nd.init_random}[init](X, K, seed=seed)
     try:
-        fit = nd.fit_gmm(X, K, init=start, tol=0.0, max_iter=30, covariance_floor=0.0)
+        fit = nd.fit_em_nd(X, K, init=start, tol=0.0, max_iter=30, covariance_floor=0.0)
     except ValueError as err:
         assert "collapsed" in str(err)
         reject()
@@ -229,17 +229,17 @@ def test_fit_gmm_log_likelihood_never_decreases(problem, init):
 
 
 @pytest.mark.parametrize("K", [1, 2, 3, 4])
-def test_fit_gmm_with_the_default_floor_never_decreases_on_old_faithful(K):
+def test_fit_em_nd_with_the_default_floor_never_decreases_on_old_faithful(K):
     """With a floor the M-step is not the exact maximiser; at 1e-6 the difference is below rounding here."""
     X = datasets.old_faithful()
     for seed in range(3):
-        history = nd.fit_gmm(X, K, seed=seed, tol=0.0, max_iter=60).log_likelihoods
+        history = nd.fit_em_nd(X, K, seed=seed, tol=0.0, max_iter=60).log_likelihoods
         assert (np.diff(history) >= -1e-9 * np.abs(history[1:])).all()
 
 
 def test_fit_result_shapes_and_stopping():
     X = datasets.old_faithful()
-    fit = nd.fit_gmm(X, 2)
+    fit = nd.fit_em_nd(X, 2)
     assert dataclasses.is_dataclass(fit)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fit.n_iter = 0
@@ -248,18 +248,18 @@ def test_fit_result_shapes_and_stopping():
     # stopped by tol: the last increase per sample is below it, the one before is not
     steps = np.diff(fit.log_likelihoods) / X.shape[0]
     assert steps[-1] < 1e-6 and (steps[:-1] >= 1e-6).all()
-    short = nd.fit_gmm(X, 2, init="random", max_iter=2, tol=1e-12)
+    short = nd.fit_em_nd(X, 2, init="random", max_iter=2, tol=1e-12)
     assert not short.converged and short.n_iter == 2
     # the two clusters of Old Faithful: short eruptions (about 2 min) and long ones (about 4.3 min)
     np.testing.assert_allclose(np.sort(fit.means[:, 0]), [2.04, 4.29], atol=0.01)
     assert fit.log_likelihoods[-1] == pytest.approx(nd.log_likelihood_nd(X, fit.weights, fit.means, fit.covariances))
 
 
-def test_fit_gmm_in_one_dimension_agrees_with_the_1d_fit_em():
+def test_fit_em_nd_in_one_dimension_agrees_with_the_1d_fit_em():
     x, _ = datasets.heights(500, seed=3)
     start = (np.array([0.5, 0.5]), np.array([150.0, 190.0]), np.array([100.0, 100.0]))
     weights, means, variances, history = mixture1d.fit_em(x, *start, 15)
-    fit = nd.fit_gmm(x[:, None], 2, init=(start[0], start[1][:, None], start[2][:, None, None]),
+    fit = nd.fit_em_nd(x[:, None], 2, init=(start[0], start[1][:, None], start[2][:, None, None]),
                      tol=0.0, max_iter=15, covariance_floor=0.0)
     np.testing.assert_allclose(fit.log_likelihoods, history, rtol=1e-12)
     np.testing.assert_allclose(fit.means[:, 0], means, rtol=1e-10)
@@ -267,14 +267,14 @@ def test_fit_gmm_in_one_dimension_agrees_with_the_1d_fit_em():
 
 
 @pytest.mark.parametrize("d, K, n", [(2, 3, 400), (5, 3, 500)])
-def test_fit_gmm_agrees_with_sklearn_from_the_same_start(d, K, n):
+def test_fit_em_nd_agrees_with_sklearn_from_the_same_start(d, K, n):
     rng = np.random.default_rng(d)
     true = (np.full(K, 1.0 / K), rng.normal(0.0, 2.0, size=(K, d)),
             np.array([np.eye(d) + 0.3 * np.ones((d, d)) * rng.uniform() for _ in range(K)]))
     X = sample_mixture(n, *true, seed=d) * 3.0 + 40.0            # off the origin, other units
     start = nd.init_random(X, K, seed=1)
     n_iter, floor = 25, 1e-6
-    fit = nd.fit_gmm(X, K, init=start, tol=0.0, max_iter=n_iter, covariance_floor=floor)
+    fit = nd.fit_em_nd(X, K, init=start, tol=0.0, max_iter=n_iter, covariance_floor=floor)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         sk = sklearn_from(start, n_iter, floor).fit(X)
@@ -294,7 +294,7 @@ def test_covariance_floor_keeps_a_component_collapsing_on_a_far_point_finite():
     start = (np.array([0.5, 0.45, 0.05]), np.array([[2.0, 55.0], [4.5, 80.0], [30.0, 500.0]]),
              np.array([np.diag([0.1, 30.0]), np.diag([0.2, 40.0]), np.eye(2)]))
     floor = 1e-6
-    fit = nd.fit_gmm(X, 3, init=start, tol=0.0, max_iter=20, covariance_floor=floor)
+    fit = nd.fit_em_nd(X, 3, init=start, tol=0.0, max_iter=20, covariance_floor=floor)
     assert np.isfinite(fit.log_likelihoods).all()
     np.testing.assert_allclose(fit.means[2], [30.0, 500.0])
     np.testing.assert_allclose(fit.covariances[2], floor * np.eye(2), rtol=1e-6, atol=1e-12)
@@ -307,7 +307,7 @@ def test_covariance_floor_keeps_a_component_collapsing_on_a_far_point_finite():
     assert fit.log_likelihoods[-1] == pytest.approx(
         nd.log_likelihood_nd(X, fit.weights, fit.means, fit.covariances), rel=1e-12)
     with pytest.raises(ValueError, match="covariances must be positive definite.*component 2.*collapsed"):
-        nd.fit_gmm(X, 3, init=start, tol=0.0, max_iter=20, covariance_floor=0.0)
+        nd.fit_em_nd(X, 3, init=start, tol=0.0, max_iter=20, covariance_floor=0.0)
 
 
 def test_far_narrow_component_log_likelihood_is_exact():
@@ -315,7 +315,7 @@ def test_far_narrow_component_log_likelihood_is_exact():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(200, 2)), [[1e5, 1e5]]])
     start = (np.array([0.9, 0.1]), np.array([[0.0, 0.0], [1e5, 1e5]]), np.array([np.eye(2), np.eye(2)]))
-    fit = nd.fit_gmm(X, 2, init=start, tol=0.0, max_iter=5)
+    fit = nd.fit_em_nd(X, 2, init=start, tol=0.0, max_iter=5)
     exact = [nd.log_likelihood_nd(X, fit.weights, fit.means, fit.covariances)]
     assert fit.log_likelihoods[-1] == pytest.approx(exact[0], rel=1e-12)
     np.testing.assert_allclose(fit.covariances[1], 1e-6 * np.eye(2), rtol=1e-6)
@@ -327,7 +327,7 @@ def test_tight_cluster_far_away_keeps_its_covariance_digits():
     rng = np.random.default_rng(1)
     X = np.vstack([rng.normal(size=(100, 2)), 1e4 + 1e-3 * rng.normal(size=(20, 2))])
     start = (np.array([0.5, 0.5]), np.array([[0.0, 0.0], [1e4, 1e4]]), np.array([np.eye(2), np.eye(2)]))
-    fit = nd.fit_gmm(X, 2, init=start, tol=0.0, max_iter=5)
+    fit = nd.fit_em_nd(X, 2, init=start, tol=0.0, max_iter=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         sk = sklearn_from(start, 5, 1e-6).fit(X)
@@ -403,16 +403,16 @@ def test_kmeans_is_hard_em_seeded_by_kmeans_pp_and_agrees_with_sklearn():
 
 
 def test_n_params_counts_weights_means_and_symmetric_covariances():
-    assert nd.n_params(1, 1) == 2                      # a mean and a variance
-    assert nd.n_params(2, 1) == 5                      # the heights model
-    assert nd.n_params(2, 2) == 11                     # 1 + 4 + 2 * 3
-    assert nd.n_params(4, 10) == 3 + 40 + 4 * 55
-    assert isinstance(nd.n_params(np.int64(3), np.int64(2)), int)
+    assert nd.n_gmm_params(1, 1) == 2                      # a mean and a variance
+    assert nd.n_gmm_params(2, 1) == 5                      # the heights model
+    assert nd.n_gmm_params(2, 2) == 11                     # 1 + 4 + 2 * 3
+    assert nd.n_gmm_params(4, 10) == 3 + 40 + 4 * 55
+    assert isinstance(nd.n_gmm_params(np.int64(3), np.int64(2)), int)
     for K in range(1, 6):
         for d in range(1, 6):
             free_weights, means = K - 1, K * d
             upper_triangle = sum(1 for a in range(d) for b in range(d) if a <= b)
-            assert nd.n_params(K, d) == free_weights + means + K * upper_triangle
+            assert nd.n_gmm_params(K, d) == free_weights + means + K * upper_triangle
 
 
 def test_kmeans_step_by_hand():
@@ -478,10 +478,10 @@ def test_kmeans_with_max_iter_returns_the_labels_of_the_centres_it_returns():
 def test_bic_matches_its_formula_and_prefers_two_clusters_on_old_faithful():
     X = datasets.old_faithful()
     n = X.shape[0]
-    fits = {K: nd.fit_gmm(X, K, seed=0) for K in (1, 2)}
+    fits = {K: nd.fit_em_nd(X, K, seed=0) for K in (1, 2)}
     for K, fit in fits.items():
-        n_params = (K - 1) + 2 * K + 3 * K                         # weights, means, covariances (d = 2)
-        expected = -2 * nd.log_likelihood_nd(X, fit.weights, fit.means, fit.covariances) + n_params * np.log(n)
+        n_gmm_params = (K - 1) + 2 * K + 3 * K                         # weights, means, covariances (d = 2)
+        expected = -2 * nd.log_likelihood_nd(X, fit.weights, fit.means, fit.covariances) + n_gmm_params * np.log(n)
         assert nd.bic(X, fit) == pytest.approx(expected, rel=1e-12)
         assert nd.bic(X, (fit.weights, fit.means, fit.covariances)) == pytest.approx(expected, rel=1e-12)
     assert nd.bic(X, fits[2]) < nd.bic(X, fits[1])
@@ -513,10 +513,10 @@ BAD_CALLS = {
     "X 1-D": (lambda: nd.log_joint_nd(np.arange(4.0), *GOOD), r"X must be a 2-D array of shape \(n, d\).*reshape\(-1, 1\).*mixture1d"),
     "X 3-D": (lambda: nd.e_step_nd(np.zeros((2, 2, 2)), *GOOD), r"X must be a 2-D array.*\(2, 2, 2\)"),
     "X empty": (lambda: nd.log_likelihood_nd(np.zeros((0, 2)), *GOOD), r"X is empty.*\(0, 2\)"),
-    "X no columns": (lambda: nd.fit_gmm(np.zeros((3, 0)), 1), r"X has no columns.*\(3, 0\)"),
+    "X no columns": (lambda: nd.fit_em_nd(np.zeros((3, 0)), 1), r"X has no columns.*\(3, 0\)"),
     "X NaN": (lambda: nd.log_joint_nd(NAN_X, *GOOD), r"X must be finite.*NaN or inf.*\(1, 1\)"),
-    "X inf": (lambda: nd.fit_gmm(INF_X, 2), r"X must be finite.*\(2, 0\)"),
-    "X not numeric": (lambda: nd.fit_gmm([["a", "b"]], 1), r"X must be numeric"),
+    "X inf": (lambda: nd.fit_em_nd(INF_X, 2), r"X must be finite.*\(2, 0\)"),
+    "X not numeric": (lambda: nd.fit_em_nd([["a", "b"]], 1), r"X must be numeric"),
     "weights negative": (lambda: nd.log_joint_nd(GOOD_X, *with_param(0, [1.5, -0.5])), r"weights must be non-negative.*-0.5"),
     "weights sum": (lambda: nd.e_step_nd(GOOD_X, *with_param(0, [0.5, 0.6])), r"weights must sum to 1.*1.1"),
     "weights NaN": (lambda: nd.e_step_nd(GOOD_X, *with_param(0, [np.nan, 0.5])), r"weights must be finite"),
@@ -534,26 +534,26 @@ BAD_CALLS = {
     "resp NaN": (lambda: nd.m_step_nd(GOOD_X, np.full((4, 2), np.nan)), r"resp must be finite"),
     "resp empty column": (lambda: nd.m_step_nd(GOOD_X, np.tile([1.0, 0.0], (4, 1))), r"resp gives component 1 no responsibility"),
     "covariance_floor negative": (lambda: nd.m_step_nd(GOOD_X, GOOD_RESP, covariance_floor=-1e-6), r"covariance_floor must be a finite number >= 0.*-1e-06"),
-    "covariance_floor NaN": (lambda: nd.fit_gmm(GOOD_X, 2, covariance_floor=np.nan), r"covariance_floor must be a finite number >= 0.*nan"),
-    "K zero": (lambda: nd.fit_gmm(GOOD_X, 0), r"K must be at least 1, got 0"),
+    "covariance_floor NaN": (lambda: nd.fit_em_nd(GOOD_X, 2, covariance_floor=np.nan), r"covariance_floor must be a finite number >= 0.*nan"),
+    "K zero": (lambda: nd.fit_em_nd(GOOD_X, 0), r"K must be at least 1, got 0"),
     "K not int": (lambda: nd.init_random(GOOD_X, 2.0), r"K must be an integer, got 2.0"),
     "K too large": (lambda: nd.init_kmeans_pp(GOOD_X, 5), r"K must be at most the number of distinct samples in X \(4\), got K = 5"),
-    "K mismatch with init": (lambda: nd.fit_gmm(GOOD_X, 3, init=GOOD), r"init has 2 components.*K = 3"),
-    "init unknown": (lambda: nd.fit_gmm(GOOD_X, 2, init="kmeans"), r"init must be 'kmeans\+\+', 'random' or a tuple.*'kmeans'"),
-    "init zero weight": (lambda: nd.fit_gmm(GOOD_X, 2, init=with_param(0, [1.0, 0.0])), r"init weights must be strictly positive.*component 1"),
-    "init d mismatch": (lambda: nd.fit_gmm(GOOD_X[:, :1], 2, init=GOOD), r"means must have shape \(K, d\) = \(2, 1\).*\(2, 2\)"),
-    "tol negative": (lambda: nd.fit_gmm(GOOD_X, 2, tol=-1.0), r"tol must be a finite number >= 0.*-1.0"),
-    "max_iter zero": (lambda: nd.fit_gmm(GOOD_X, 2, max_iter=0), r"max_iter must be at least 1, got 0"),
+    "K mismatch with init": (lambda: nd.fit_em_nd(GOOD_X, 3, init=GOOD), r"init has 2 components.*K = 3"),
+    "init unknown": (lambda: nd.fit_em_nd(GOOD_X, 2, init="kmeans"), r"init must be 'kmeans\+\+', 'random' or a tuple.*'kmeans'"),
+    "init zero weight": (lambda: nd.fit_em_nd(GOOD_X, 2, init=with_param(0, [1.0, 0.0])), r"init weights must be strictly positive.*component 1"),
+    "init d mismatch": (lambda: nd.fit_em_nd(GOOD_X[:, :1], 2, init=GOOD), r"means must have shape \(K, d\) = \(2, 1\).*\(2, 2\)"),
+    "tol negative": (lambda: nd.fit_em_nd(GOOD_X, 2, tol=-1.0), r"tol must be a finite number >= 0.*-1.0"),
+    "max_iter zero": (lambda: nd.fit_em_nd(GOOD_X, 2, max_iter=0), r"max_iter must be at least 1, got 0"),
     "seed negative": (lambda: nd.init_kmeans_pp(GOOD_X, 2, seed=-1), r"seed must be a non-negative integer.*-1"),
-    "seed float": (lambda: nd.fit_gmm(GOOD_X, 2, seed=0.5), r"seed must be a non-negative integer.*0.5"),
+    "seed float": (lambda: nd.fit_em_nd(GOOD_X, 2, seed=0.5), r"seed must be a non-negative integer.*0.5"),
     "kmeans max_iter": (lambda: nd.kmeans(GOOD_X, 2, max_iter=0), r"max_iter must be at least 1, got 0"),
     "kmeans_step centres 1-D": (lambda: nd.kmeans_step(GOOD_X, [0.0, 1.0]), r"centres must be a 2-D array of shape \(K, d\) with K >= 1 and d = 2.*\(2,\)"),
     "kmeans_step centres d": (lambda: nd.kmeans_step(GOOD_X, np.zeros((2, 3))), r"centres must be a 2-D array of shape \(K, d\).*d = 2.*\(2, 3\)"),
     "kmeans_step no centres": (lambda: nd.kmeans_step(GOOD_X, np.zeros((0, 2))), r"centres must be a 2-D array.*\(0, 2\)"),
     "kmeans_step centres NaN": (lambda: nd.kmeans_step(GOOD_X, [[0.0, np.nan]]), r"centres must be finite"),
     "kmeans_step X 1-D": (lambda: nd.kmeans_step(np.arange(4.0), [[0.0]]), r"X must be a 2-D array of shape \(n, d\)"),
-    "n_params K zero": (lambda: nd.n_params(0, 2), r"K must be at least 1, got 0"),
-    "n_params d float": (lambda: nd.n_params(2, 1.5), r"d must be an integer, got 1.5"),
+    "n_gmm_params K zero": (lambda: nd.n_gmm_params(0, 2), r"K must be at least 1, got 0"),
+    "n_gmm_params d float": (lambda: nd.n_gmm_params(2, 1.5), r"d must be an integer, got 1.5"),
     "bic object": (lambda: nd.bic(GOOD_X, {"weights": GOOD[0]}), r"fit_or_params must be a MixtureFit or a tuple.*dict"),
     "bic params": (lambda: nd.bic(GOOD_X, with_param(2, NOT_POSITIVE_DEFINITE)), r"covariances must be positive definite"),
 }
@@ -570,7 +570,7 @@ def test_good_inputs_of_the_validation_table_are_accepted():
     """The bad cases above differ from these good ones in one input only."""
     assert np.isfinite(nd.log_likelihood_nd(GOOD_X, *GOOD))
     nd.m_step_nd(GOOD_X, GOOD_RESP)
-    assert nd.fit_gmm(GOOD_X, 2, init=GOOD).n_iter >= 1
+    assert nd.fit_em_nd(GOOD_X, 2, init=GOOD).n_iter >= 1
 
 
 # Data close to a draw Hypothesis found: with covariance_floor=0 a component squeezes onto
@@ -608,6 +608,6 @@ _FLATTENING = np.array([
 def test_a_component_squeezed_flat_without_a_floor_is_reported_as_a_collapse():
     start = nd.init_kmeans_pp(_FLATTENING, 2, seed=0)
     with pytest.raises(ValueError, match="collapsed onto too few points"):
-        nd.fit_gmm(_FLATTENING, 2, init=start, tol=0.0, max_iter=30, covariance_floor=0.0)
-    floored = nd.fit_gmm(_FLATTENING, 2, init=start, tol=0.0, max_iter=30)
+        nd.fit_em_nd(_FLATTENING, 2, init=start, tol=0.0, max_iter=30, covariance_floor=0.0)
+    floored = nd.fit_em_nd(_FLATTENING, 2, init=start, tol=0.0, max_iter=30)
     assert np.isfinite(floored.log_likelihoods).all()

@@ -46,7 +46,7 @@ def test_ellipse_points_lie_at_the_stated_mahalanobis_distance(a, b, rotation, c
 
 def test_plot_mixture_2d_draws_radii_from_the_eigenvalues_of_the_fit():
     X = datasets.old_faithful()
-    fit = mnd.fit_gmm(X, 2, seed=0)
+    fit = mnd.fit_em_nd(X, 2, seed=0)
     fig, data = mixture2d.plot_mixture_2d(X, fit.weights, fit.means, fit.covariances)
     for k in range(2):
         eig = np.sort(np.linalg.eigvalsh(fit.covariances[k]))[::-1]

@@ -25,7 +25,7 @@ def faithful():
 
 
 def test_plot_bic_draws_mixture_nd_bic_and_picks_its_minimum(faithful):
-    fits = {K: mnd.fit_gmm(faithful, K, seed=0) for K in (1, 2, 3)}
+    fits = {K: mnd.fit_em_nd(faithful, K, seed=0) for K in (1, 2, 3)}
     fig, data = ms.plot_bic(faithful, fits)
     expected = [mnd.bic(faithful, fits[K]) for K in (1, 2, 3)]
     assert np.allclose(data["bic"], expected)
@@ -61,19 +61,19 @@ def test_collapse_curve_grows_without_bound_as_the_variance_shrinks():
 
 
 def test_plot_convergence_shows_the_rise_per_sample_and_the_stop(faithful):
-    full = mnd.fit_gmm(faithful, 3, seed=0, tol=0, max_iter=40)
+    full = mnd.fit_em_nd(faithful, 3, seed=0, tol=0, max_iter=40)
     fig, data = ms.plot_convergence(full.log_likelihoods, faithful.shape[0], tols=(1e-3,))
     assert np.allclose(data["increase_per_sample"], np.diff(full.log_likelihoods) / faithful.shape[0])
     assert np.all(data["increase_per_sample"] >= -1e-12)
     # a fit with tol stops at the first iteration whose rise falls below tol
-    stopped = mnd.fit_gmm(faithful, 3, seed=0, tol=1e-3, max_iter=40)
+    stopped = mnd.fit_em_nd(faithful, 3, seed=0, tol=1e-3, max_iter=40)
     first_below = int(np.argmax(data["increase_per_sample"] < 1e-3)) + 2
     assert stopped.converged and stopped.n_iter == first_below
 
 
 def test_plot_convergence_draws_the_falls_of_a_floored_run_instead_of_hiding_them(faithful):
     """With the default covariance floor the log-likelihood of this run falls after iteration 51 (notebook 05)."""
-    floored = mnd.fit_gmm(faithful, 3, seed=0, tol=0, max_iter=60)
+    floored = mnd.fit_em_nd(faithful, 3, seed=0, tol=0, max_iter=60)
     fig, data = ms.plot_convergence(floored.log_likelihoods, faithful.shape[0])
     change = np.diff(floored.log_likelihoods)
     assert np.array_equal(data["falls"], np.flatnonzero(change < 0) + 1)
@@ -81,6 +81,6 @@ def test_plot_convergence_draws_the_falls_of_a_floored_run_instead_of_hiding_the
     crosses = fig.axes[0].lines[1]
     assert np.allclose(crosses.get_ydata(), -change[change < 0] / faithful.shape[0])
     # without the floor the M-step is exact and every change of the same run is a rise
-    exact = mnd.fit_gmm(faithful, 3, seed=0, tol=0, max_iter=60, covariance_floor=0.0)
+    exact = mnd.fit_em_nd(faithful, 3, seed=0, tol=0, max_iter=60, covariance_floor=0.0)
     fig, data = ms.plot_convergence(exact.log_likelihoods, faithful.shape[0])
     assert data["falls"].size == 0 and np.all(data["increase_per_sample"] > 0)

@@ -2,7 +2,7 @@ r"""Feedback for notebook 05: ``n_gmm_params`` and ``kmeans_step``.
 
 The references are em_lib's own, and the notebook uses them after the exercises:
 
-- :func:`em_lib.mixture_nd.n_params` counts the free parameters of a K-component
+- :func:`em_lib.mixture_nd.n_gmm_params` counts the free parameters of a K-component
   Gaussian mixture with full covariances in d dimensions, the :math:`n_{\mathrm{par}}` of
   :func:`em_lib.mixture_nd.bic`;
 - :func:`em_lib.mixture_nd.kmeans_step` is one iteration of k-means, the "hard" EM of
@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import datasets as _datasets
 from ..mixture_nd import kmeans_step as reference_kmeans_step
-from ..mixture_nd import n_params as reference_n_gmm_params
+from ..mixture_nd import n_gmm_params as reference_n_gmm_params
 from .core import Mistake, as_real_array, changed_in_place, check, graded, run_self_check
 
 # --------------------------------------------------------------------------
