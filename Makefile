@@ -14,7 +14,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # JupyterLab's settings for everyone using the venv (below the user's own settings).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: install sandbox-tools browser-tools lab test site bench bench-grade bench-grade-class grade release execute clean hub
+.PHONY: install sandbox-tools browser-tools lab test test-fast site bench bench-grade bench-grade-class grade report release execute clean hub
 
 install: $(VENV)/.installed $(LAB_OVERRIDES)
 
@@ -69,6 +69,10 @@ lab: install  ## JupyterLab on the course; `make lab PORT=8899` for another port
 test: install sandbox-tools browser-tools  ## the whole suite: unit and property tests, nbval on solutions/, grading
 	python -m pytest
 
+# The `slow` marker is given by module in tests/conftest.py; nbval is off, so no notebook runs.
+test-fast: install  ## the unit and property tests only (no grading, sandbox, servers, browser, nbval): well under a minute
+	python -m pytest -m "not slow" -p no:nbval -p no:cacheprovider -o addopts=""
+
 bench: install  ## em_lib against scikit-learn, side by side, one BLAS thread
 	python benchmarks/bench_em.py
 
@@ -81,6 +85,10 @@ bench-grade-class: install sandbox-tools  ## a class of 200 on one assignment wi
 grade: install sandbox-tools  ## autograde ASSIGNMENT=<name> with JOBS processes (default 1); FORCE=1 grades the graded again
 	@test -n "$(ASSIGNMENT)" || { echo "Usage: make grade ASSIGNMENT=04_e_and_m_steps [JOBS=4] [FORCE=1]"; exit 2; }
 	python -m course_grading.parallel '$(ASSIGNMENT)' --jobs $(JOBS) $(if $(filter 1 yes true,$(FORCE)),--force,)
+
+# The class report (student data: reports/ is git-ignored). REPORT_URL: the Jupyter server running the formgrader.
+report: install  ## reports/ASSIGNMENT/index.html: scores, misconceptions, what waits for a grader; without ASSIGNMENT the course's
+	python -m course_grading.report $(if $(ASSIGNMENT),'$(ASSIGNMENT)',) $(if $(REPORT_URL),--url '$(REPORT_URL)',)
 
 execute: install  ## run every solution notebook top to bottom and store its outputs
 	for a in $(ASSIGNMENTS); do \

@@ -13,6 +13,14 @@ Wired in through ``nbgrader_config.py`` (``configure(c)``), so the standard
   the release and flagged for review; unreadable files named, the batch goes on;
 - ``feedback``: feedback without hidden tests;
 - ``config``: where each piece goes in nbgrader's pipeline.
+
+And for the instructor, after grading:
+
+- ``submissions``: notebooks handed in under another name; ``parallel``: ``make grade``,
+  a class in several processes;
+- ``exports``: nbgrader export plugins (per-problem scores, Canvas, Moodle);
+- ``report``: ``make report``, the class report: what each exercise cost, the misconceptions
+  the checks named, what waits for a grader.
 """
 
 from .config import configure

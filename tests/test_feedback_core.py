@@ -13,7 +13,7 @@ import pytest
 
 from em_lib import log_joint, log_likelihood, m_step, posterior
 from em_lib.datasets import HEIGHTS_TRUE
-from em_lib.feedback.core import Mistake, check, close, describe_difference, judge, run_self_check
+from em_lib.feedback.core import Mistake, MistakeFound, check, close, describe_difference, judge, run_self_check
 
 X = np.array([150.0, 165.0, 172.0, 190.0])
 KWARGS = dict(x=X, weights=HEIGHTS_TRUE[0], means=HEIGHTS_TRUE[1], variances=HEIGHTS_TRUE[2])
@@ -24,7 +24,8 @@ def with_sd_instead_of_variance(x, weights, means, variances):
     return log_likelihood(x, weights, means, np.asarray(variances) ** 2)
 
 
-SD_MISTAKE = Mistake("You used the variance where the standard deviation goes.", with_sd_instead_of_variance)
+SD_MISTAKE = Mistake("variances_squared", "You used the variance where the standard deviation goes.",
+                     with_sd_instead_of_variance)
 
 
 def never_written(x, weights, means, variances):
@@ -44,19 +45,22 @@ def test_a_right_function_gets_a_confirmation():
 
 
 def test_a_known_mistake_is_explained_in_its_own_words():
-    with pytest.raises(AssertionError) as info:
+    with pytest.raises(MistakeFound) as info:
         check(with_sd_instead_of_variance, KWARGS, log_likelihood, mistakes=[SD_MISTAKE], what="log_likelihood")
     assert str(info.value) == "log_likelihood is not right. You used the variance where the standard deviation goes."
+    assert (info.value.mistake, info.value.explanation) == ("variances_squared", SD_MISTAKE.explanation)
 
 
 def test_the_first_matching_mistake_wins_and_mistakes_that_crash_are_skipped():
     def crashes(**kwargs):
         raise ZeroDivisionError
 
-    first = Mistake("first explanation", with_sd_instead_of_variance)
-    second = Mistake("second explanation", with_sd_instead_of_variance)
-    with pytest.raises(AssertionError, match="first explanation"):
-        check(with_sd_instead_of_variance, KWARGS, log_likelihood, mistakes=[Mistake("crash", crashes), first, second])
+    first = Mistake("first", "first explanation", with_sd_instead_of_variance)
+    second = Mistake("second", "second explanation", with_sd_instead_of_variance)
+    with pytest.raises(MistakeFound, match="first explanation") as info:
+        check(with_sd_instead_of_variance, KWARGS, log_likelihood,
+              mistakes=[Mistake("crash", "crash", crashes), first, second])
+    assert info.value.mistake == "first"
 
 
 def test_a_wrong_answer_matching_no_mistake_says_where_it_differs():

@@ -16,6 +16,7 @@ from scipy import stats
 import em_lib
 from em_lib import datasets
 from em_lib.feedback import deriving as fb
+from em_lib.feedback.core import MistakeFound
 
 
 def _stub(*args, **kwargs):
@@ -525,13 +526,13 @@ def test_gaussian_mistakes_differ_from_the_reference_on_the_self_check_inputs():
         ex, exx = em_lib.gaussian_missing_e_step(**inputs)
         for mistake in fb.EXPECTED_X_MISTAKES:
             assert _differs(mistake.answer(**inputs), ex), mistake.explanation[:60]
-        for mistake in fb._expected_xx_mistakes(inputs["X"], inputs["mean"], inputs["cov"], ex):
+        for mistake in fb._around(fb.EXPECTED_XX_MISTAKES, ex):
             assert _differs(mistake.answer(**inputs), exx), mistake.explanation[:60]
     for inputs in list(fb.MISSING_M_STEP_INPUTS.values())[1:]:       # with holes: C_i is not 0
         mean, cov = em_lib.gaussian_missing_m_step(**inputs)
         for mistake in fb.MISSING_MEAN_MISTAKES:
             assert _differs(mistake.answer(**inputs), mean), mistake.explanation[:60]
-        for mistake in fb._cov_mistakes(mean):
+        for mistake in fb._around(fb.COV_MISTAKES, mean):
             assert _differs(mistake.answer(**inputs), cov), mistake.explanation[:60]
 
 
@@ -540,17 +541,19 @@ def test_gaussian_mistakes_differ_from_the_reference_on_the_self_check_inputs():
 # ==========================================================================
 
 
-def _named(run, explanation):
-    with pytest.raises(AssertionError) as info:
+def _named(run, mistake):
+    """``run()`` fails naming ``mistake``: in words, and by its id (what the grader records)."""
+    with pytest.raises(MistakeFound) as info:
         run()
-    assert explanation in str(info.value), str(info.value)
+    assert mistake.explanation in str(info.value), str(info.value)
+    assert info.value.mistake == mistake.id
 
 
 @pytest.mark.parametrize("key", ["hasselblad", "three components"])
 @pytest.mark.parametrize("index", range(len(fb.POISSON_E_STEP_MISTAKES)))
 def test_each_poisson_e_step_mistake_is_named(key, index):
     mistake, inputs = fb.POISSON_E_STEP_MISTAKES[index], fb.POISSON_E_STEP_INPUTS[key]
-    _named(lambda: fb.check_poisson_e_step.verdict(lambda **kw: mistake.answer(**kw), **inputs), mistake.explanation)
+    _named(lambda: fb.check_poisson_e_step.verdict(lambda **kw: mistake.answer(**kw), **inputs), mistake)
 
 
 @pytest.mark.parametrize("part, mistakes", [("weights", fb.POISSON_WEIGHTS_MISTAKES), ("rates", fb.POISSON_RATES_MISTAKES)])
@@ -562,7 +565,7 @@ def test_each_poisson_m_step_mistake_is_named(part, mistakes):
             answer = list(right)
             answer[0 if part == "weights" else 1] = mistake.answer(**kw)
             return tuple(answer)
-        _named(lambda: fb.check_poisson_m_step.verdict(learner, **inputs, parts=(part,)), mistake.explanation)
+        _named(lambda: fb.check_poisson_m_step.verdict(learner, **inputs, parts=(part,)), mistake)
 
 
 @pytest.mark.parametrize("key", ["old faithful", "three dimensions"])
@@ -571,10 +574,10 @@ def test_each_gaussian_e_step_mistake_is_named(key):
     ex, exx = em_lib.gaussian_missing_e_step(**inputs)
     for mistake in fb.EXPECTED_X_MISTAKES:
         _named(lambda: fb.check_gaussian_missing_e_step.verdict(lambda **kw: (mistake.answer(**kw), exx), **inputs,
-                                                                parts=("expected_x",)), mistake.explanation)
-    for mistake in fb._expected_xx_mistakes(inputs["X"], inputs["mean"], inputs["cov"], ex):
+                                                                parts=("expected_x",)), mistake)
+    for mistake in fb._around(fb.EXPECTED_XX_MISTAKES, ex):
         _named(lambda: fb.check_gaussian_missing_e_step.verdict(lambda **kw: (ex, mistake.answer(**kw)), **inputs,
-                                                                parts=("expected_xx",)), mistake.explanation)
+                                                                parts=("expected_xx",)), mistake)
 
 
 @pytest.mark.parametrize("key", ["old faithful", "three dimensions"])
@@ -583,7 +586,7 @@ def test_each_gaussian_m_step_mistake_is_named(key):
     mean, cov = em_lib.gaussian_missing_m_step(**inputs)
     for mistake in fb.MISSING_MEAN_MISTAKES:
         _named(lambda: fb.check_gaussian_missing_m_step.verdict(lambda **kw: (mistake.answer(**kw), cov), **inputs,
-                                                                parts=("mean",)), mistake.explanation)
-    for mistake in fb._cov_mistakes(mean):
+                                                                parts=("mean",)), mistake)
+    for mistake in fb._around(fb.COV_MISTAKES, mean):
         _named(lambda: fb.check_gaussian_missing_m_step.verdict(lambda **kw: (mean, mistake.answer(**kw)), **inputs,
-                                                                parts=("cov",)), mistake.explanation)
+                                                                parts=("cov",)), mistake)

@@ -8,7 +8,9 @@ autograded (``nbgrader autograde`` through NbGraderAPI) and the gradebook says:
 - a mistake that leaves part of the function right keeps part of its points, where
   the catalogue marks it ``partial``, and full marks in the cells it ``keeps``;
 - the failed cells' feedback names the mistake, where the catalogue gives the phrase,
-  and does not name another mistake where one was named for it before.
+  and does not name another mistake where one was named for it before;
+- the grader's verdict of a failed cell records the mistake's id and the function it judged
+  (the autograded notebook's ``course_grading.verdicts``), where the catalogue gives the id.
 
 To stay fast, wrong answers for different functions of one assignment share a
 submission (their graded cells are disjoint), unless one function is graded
@@ -25,6 +27,7 @@ import pytest
 
 from course import SOLUTIONS, assignments, notebook_path, read_notebook
 from submissions import Course, _nbgrader, _source, auto_total
+from em_lib.feedback.core import mistake_catalogue
 from wrong_answers import REFERENCE_CALLS, WRONG_ANSWERS, function_name
 
 #: function -> graded functions of the learner that its graded cells also run. None: every
@@ -127,7 +130,10 @@ class Graded:
         self.grades = course.grades(self.assignment, student) if self.result["success"] else {}
         self.cells = _autograded_cells(course.source(self.assignment))
         path = notebook_path(course.root / "autograded" / student, self.assignment)
-        self.errors = self._errors(json.loads(path.read_text())) if path.exists() else {}
+        autograded = json.loads(path.read_text()) if path.exists() else None
+        self.errors = self._errors(autograded) if autograded else {}
+        #: grade_id -> {passed, kind, message, mistake, function}: the grader's verdicts, read from the metadata
+        self.verdicts = autograded["metadata"].get("course_grading", {}).get("verdicts", {}) if autograded else {}
 
     @staticmethod
     def _errors(notebook):
@@ -279,6 +285,30 @@ def test_feedback_names_the_mistake(graded, entry):
     shown = "\n".join(g.errors.get(c, "") for c in own)
     assert entry.feedback in shown, (
         f"{entry.id}: the feedback does not say {entry.feedback!r}; it says:\n{shown}\n{g.table}"
+    )
+
+
+def test_every_mistake_id_is_in_the_feedback_catalogue_with_the_words_of_the_feedback():
+    catalogue = mistake_catalogue()
+    for entry in WRONG_ANSWERS:
+        if entry.mistake is None:
+            assert entry.feedback is None, f"{entry.id}: its feedback names a mistake: give its id"
+            continue
+        assert entry.mistake in catalogue, f"{entry.id}: {entry.mistake} is not an id of em_lib.feedback"
+        words = entry.feedback.rpartition("not right. ")[2]
+        assert words in catalogue[entry.mistake], f"{entry.id}: {entry.feedback!r} is not said by {entry.mistake}"
+
+
+@pytest.mark.parametrize("entry", [e for e in WRONG_ANSWERS if e.mistake], ids=lambda e: e.id)
+def test_the_verdict_records_the_mistake_and_the_function(graded, entry):
+    """The instructor's report counts mistakes from these verdicts: a failed cell of the function records the
+    mistake's id (from the check's MistakeFound, never parsed from the message) and the function it judged."""
+    g = graded(entry)
+    own, _ = _own_and_other_cells(entry, g)
+    failed = {label: v for label, v in g.verdicts.items() if not v["passed"]}
+    assert any(v["mistake"] == entry.mistake and v["function"] == entry.function for v in failed.values()), (
+        f"{entry.id}: no failed verdict records ({entry.mistake}, {entry.function}); the verdicts of "
+        f"{entry.function}'s cells:\n" + "\n".join(f"{c}: {g.verdicts.get(c)}" for c in own)
     )
 
 

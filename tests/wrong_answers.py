@@ -15,7 +15,10 @@ Fields of :class:`WrongAnswer`:
 - ``feedback``: a phrase that the feedback shown in the failed graded cells must
   contain, so the learner is told which mistake it is (None: not asserted);
 - ``keeps``: graded cells (grade_ids) that the mistake leaves right and that must keep
-  full marks, so that the split rewards what is right (checked by hand, like ``partial``).
+  full marks, so that the split rewards what is right (checked by hand, like ``partial``);
+- ``mistake``: the id of the classic mistake (``em_lib.feedback``'s ``Mistake.id``) that the
+  grader must record in the verdict of at least one of the function's failed graded cells,
+  for an entry whose ``feedback`` names a classic mistake (None: not asserted).
 
 ``REFERENCE_CALLS`` holds one answer per graded function that only calls the
 reference implementation. Graded code runs in a sandbox without em_lib (issue 7), so
@@ -36,6 +39,7 @@ class WrongAnswer:
     partial: bool = False
     feedback: str | None = None
     keeps: tuple = ()
+    mistake: str | None = None
 
     @property
     def function(self):
@@ -141,107 +145,113 @@ WRONG_ANSWERS = (
         # log p(x | z = k): the mixing weights are forgotten
         x = np.asarray(x, dtype=float)[:, None]
         return -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
-        """), partial=True, feedback="the mixing weights are forgotten"),
+        """), partial=True, feedback="the mixing weights are forgotten", mistake="conditional_not_joint"),
     _log_joint("standard_deviation_for_variance", _b("""
         x = np.asarray(x, dtype=float)[:, None]
         sigma = np.sqrt(variances)
         return np.log(weights) - 0.5 * np.log(2 * np.pi * sigma) - 0.5 * (x - means) ** 2 / sigma
-        """), partial=True, feedback="standard deviation is used where the variance belongs"),
+        """), partial=True, feedback="standard deviation is used where the variance belongs",
+        mistake="standard_deviation_for_variance"),
     _log_joint("density_then_log_underflows", _b("""
         x = np.asarray(x, dtype=float)[:, None]
         density = weights * np.exp(-0.5 * (x - means) ** 2 / variances) / np.sqrt(2 * np.pi * variances)
         return np.log(density)
-        """), partial=True, feedback="underflows to 0"),
+        """), partial=True, feedback="underflows to 0", mistake="log_of_underflowed_density"),
     _log_joint("scipy_scale_is_the_variance", _b("""
         from scipy.stats import norm
         x = np.asarray(x, dtype=float)[:, None]
         return np.log(weights) + norm.logpdf(x, loc=means, scale=variances)
-        """), partial=True, feedback="`scale` is the standard deviation"),
+        """), partial=True, feedback="`scale` is the standard deviation", mistake="variances_squared"),
     # ------------------------------------------------------------------ 01 log_likelihood
     _log_likelihood("sum_of_logs", _b("""
         # sum_i sum_k log p(x_i, k): the log of a sum taken as a sum of logs
         return float(np.sum(log_joint(x, weights, means, variances)))
-        """), partial=True, feedback="sum of the logs"),
+        """), partial=True, feedback="sum of the logs", mistake="sum_of_logs"),
     _log_likelihood("naive_sum_of_densities_underflows", _b("""
         densities = np.exp(log_joint(x, weights, means, variances))
         return float(np.sum(np.log(densities.sum(axis=1))))
-        """), partial=True, feedback="sum of densities underflows"),
+        """), partial=True, feedback="sum of densities underflows", mistake="sum_of_densities_underflows"),
     _log_likelihood("mean_instead_of_sum", _b("""
         a = log_joint(x, weights, means, variances)
         m = a.max(axis=1, keepdims=True)
         return float(np.mean(m[:, 0] + np.log(np.exp(a - m).sum(axis=1))))
-        """), partial=True, feedback="It is the MEAN over samples"),
+        """), partial=True, feedback="It is the MEAN over samples", mistake="mean_over_samples_not_sum"),
     _log_likelihood("max_instead_of_log_sum_exp", _b("""
         # each person counted only under the group that explains them best
         return float(np.sum(log_joint(x, weights, means, variances).max(axis=1)))
-        """), partial=True, feedback="keeps only the largest term"),
+        """), partial=True, feedback="keeps only the largest term", mistake="max_instead_of_logsumexp"),
     # ------------------------------------------------------------------ 02 jensen_gap
     _jensen_gap("sign_flipped", _b("""
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(q @ np.log(values) - np.log(q @ values))
-        """), partial=True, feedback="The sign is flipped"),
+        """), partial=True, feedback="The sign is flipped", mistake="gap_sign_flipped"),
     _jensen_gap("q_ignored", _b("""
         values = np.asarray(values, dtype=float)
         return float(np.log(np.mean(values)) - np.mean(np.log(values)))
-        """), partial=True, feedback="The weights q are ignored"),
+        """), partial=True, feedback="The weights q are ignored", mistake="q_ignored"),
     _jensen_gap("log_forgotten_in_the_chord", _b("""
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(np.log(q @ values) - q @ values)
-        """), feedback="The log of the values is missing in the second term"),
+        """), feedback="The log of the values is missing in the second term", mistake="log_missing_in_chord"),
     _jensen_gap("chord_without_weights", _b("""
         # the chord point as the plain mean of the logs
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(np.log(q @ values) - np.mean(np.log(values)))
-        """), partial=True, feedback="The chord point is not weighted", keeps=("test_jensen_gap_sign",)),
+        """), partial=True, feedback="The chord point is not weighted", keeps=("test_jensen_gap_sign",),
+        mistake="chord_not_weighted"),
     _jensen_gap("log_forgotten_on_the_curve", _b("""
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(q @ values - q @ np.log(values))
-        """), partial=True, feedback="The log is missing in the first term"),
+        """), partial=True, feedback="The log is missing in the first term", mistake="log_missing_on_curve"),
     # ------------------------------------------------------------------ 02 elbo
     _elbo("entropy_missing", _b("""
         q = np.asarray(q, dtype=float)
         return float(np.sum(q * em_lib.log_joint(x, weights, means, variances)))
-        """), partial=True, feedback="The entropy term is missing", keeps=("test_elbo_one_hot_q",)),
+        """), partial=True, feedback="The entropy term is missing", keeps=("test_elbo_one_hot_q",),
+        mistake="entropy_missing"),
     _elbo("zero_log_zero_gives_nan", _b("""
         q = np.asarray(q, dtype=float)
         return float(np.sum(q * (em_lib.log_joint(x, weights, means, variances) - np.log(q))))
-        """), partial=True, feedback="0 log 0 is not handled",
+        """), partial=True, feedback="0 log 0 is not handled", mistake="zero_log_zero_not_handled",
         keeps=("test_elbo_values", "test_elbo_uniform_and_other_K")),
     _elbo("entropy_sign_flipped", _b("""
         q = np.asarray(q, dtype=float)
         q_log_q = np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)
         return float(np.sum(q * em_lib.log_joint(x, weights, means, variances)) + q_log_q.sum())
-        """), partial=True, feedback="The sign of the entropy is flipped", keeps=("test_elbo_one_hot_q",)),
+        """), partial=True, feedback="The sign of the entropy is flipped", keeps=("test_elbo_one_hot_q",),
+        mistake="entropy_sign_flipped"),
     _elbo("mean_over_samples", _b("""
         q = np.asarray(q, dtype=float)
         log_p = em_lib.log_joint(x, weights, means, variances)
         log_q = np.log(np.where(q > 0, q, 1.0))
         return float(np.mean(np.sum(np.where(q > 0, q * (log_p - log_q), 0.0), axis=1)))
-        """), feedback="It is the mean over samples"),
+        """), feedback="It is the mean over samples", mistake="bound_averaged_over_samples"),
     # ------------------------------------------------------------------ 03 posterior
     _posterior("not_normalised", _b("""
         # the joint p(x_i, k): proportional to the posterior, but not divided by p(x_i)
         return np.exp(em_lib.log_joint(x, weights, means, variances))
-        """), feedback="the rows are not normalised"),
+        """), feedback="the rows are not normalised", mistake="joint_not_normalised"),
     _posterior("normalised_over_samples", _b("""
         joint = np.exp(em_lib.log_joint(x, weights, means, variances))
         return joint / joint.sum(axis=0, keepdims=True)
-        """), feedback="normalises over the samples"),
+        """), feedback="normalises over the samples", mistake="normalised_over_samples"),
     _posterior("weights_forgotten", _b("""
         x = np.asarray(x, dtype=float)[:, None]
         log_density = -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
         shifted = np.exp(log_density - log_density.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
-        """), partial=True, feedback="The mixing weights are missing"),
+        """), partial=True, feedback="The mixing weights are missing", mistake="mixing_weights_missing"),
     _posterior("naive_exp_underflows", _b("""
         joint = np.exp(em_lib.log_joint(x, weights, means, variances))
         return joint / joint.sum(axis=1, keepdims=True)
-        """), partial=True, feedback="It gives NaN for points far from every component"),
+        """), partial=True, feedback="It gives NaN for points far from every component",
+        mistake="posterior_underflows_to_nan"),
     _posterior("hard_assignment", _b("""
         # each person wholly to the group that explains them best, as in k-means
         log_joint = em_lib.log_joint(x, weights, means, variances)
         return np.eye(log_joint.shape[1])[log_joint.argmax(axis=1)]
-        """), partial=True, feedback="It is a hard assignment", keeps=("test_posterior_rows",)),
+        """), partial=True, feedback="It is a hard assignment", keeps=("test_posterior_rows",),
+        mistake="hard_assignment"),
     # ------------------------------------------------------------------ 04 em_iteration
     _em_iteration("bound_at_the_new_responsibilities", _b("""
         resp = em_lib.e_step(x, weights, means, variances)
@@ -252,7 +262,7 @@ WRONG_ANSWERS = (
                           em_lib.log_likelihood(x, *new)])
         return (*new, chain)
         """), partial=True, feedback="The third number is the bound at the NEW responsibilities",
-        keeps=("test_em_iteration_parameters", "test_em_iteration_order")),
+        mistake="bound_at_new_responsibilities", keeps=("test_em_iteration_parameters", "test_em_iteration_order")),
     _em_iteration("q_function_instead_of_the_bound", _b("""
         resp = em_lib.e_step(x, weights, means, variances)
         new = m_step(x, resp)
@@ -261,7 +271,8 @@ WRONG_ANSWERS = (
         chain = np.array([em_lib.log_likelihood(x, weights, means, variances), q_old, q_new,
                           em_lib.log_likelihood(x, *new)])
         return (*new, chain)
-        """), partial=True, feedback="The bounds leave out the entropy of Q", keeps=("test_em_iteration_parameters",)),
+        """), partial=True, feedback="The bounds leave out the entropy of Q", keeps=("test_em_iteration_parameters",),
+        mistake="bound_without_entropy"),
     _em_iteration("last_likelihood_at_the_old_parameters", _b("""
         resp = em_lib.e_step(x, weights, means, variances)
         new = m_step(x, resp)
@@ -269,7 +280,7 @@ WRONG_ANSWERS = (
         chain = np.array([old, em_lib.elbo(x, resp, weights, means, variances), em_lib.elbo(x, resp, *new), old])
         return (*new, chain)
         """), partial=True, feedback="The last number is the log-likelihood of the OLD parameters",
-        keeps=("test_em_iteration_parameters",)),
+        mistake="last_log_likelihood_at_old_parameters", keeps=("test_em_iteration_parameters",)),
     _em_iteration("returns_the_start", _b("""
         resp = em_lib.e_step(x, weights, means, variances)
         new = m_step(x, resp)
@@ -285,25 +296,25 @@ WRONG_ANSWERS = (
         means = resp.T @ x / counts
         variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / x.size
         return weights, means, variances
-        """), partial=True, feedback="divided by n instead of N_k"),
+        """), partial=True, feedback="divided by n instead of N_k", mistake="variance_divided_by_n_not_n_k"),
     _m_step("standard_deviations_returned", _b("""
         counts = resp.sum(axis=0)
         means = resp.T @ x / counts
         spread = np.sqrt((resp * (x[:, None] - means) ** 2).sum(axis=0) / counts)
         return counts / x.size, means, spread
-        """), partial=True, feedback="These are standard deviations"),
+        """), partial=True, feedback="These are standard deviations", mistake="standard_deviations_returned"),
     _m_step("variances_around_unweighted_mean", _b("""
         counts = resp.sum(axis=0)
         means = resp.T @ x / counts
         variances = (resp * (x[:, None] - x.mean()) ** 2).sum(axis=0) / counts
         return counts / x.size, means, variances
-        """), partial=True, feedback="around the mean of all the data"),
+        """), partial=True, feedback="around the mean of all the data", mistake="variance_around_data_mean"),
     _m_step("means_divided_by_n", _b("""
         counts = resp.sum(axis=0)
         means = resp.T @ x / x.size
         variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / counts
         return counts / x.size, means, variances
-        """), partial=True, feedback="divided by n instead of N_k",
+        """), partial=True, feedback="divided by n instead of N_k", mistake="mean_divided_by_n_not_n_k",
         keeps=("test_m_step_weights", "test_m_step_variances")),
     # ------------------------------------------------------------------ 04 fit_em
     _fit_em("history_recorded_before_the_m_step", _b("""
@@ -314,7 +325,7 @@ WRONG_ANSWERS = (
             weights, means, variances = m_step(x, resp)
         return weights, means, variances, log_likelihoods
         """), partial=True, feedback="each entry was recorded BEFORE the M-step",
-        keeps=("test_fit_em_heights", "test_fit_em_other_data")),
+        mistake="history_recorded_before_m_step", keeps=("test_fit_em_heights", "test_fit_em_other_data")),
     _fit_em("parameters_not_fed_back", _b("""
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
@@ -322,7 +333,8 @@ WRONG_ANSWERS = (
             new_weights, new_means, new_variances = m_step(x, resp)
             log_likelihoods[t] = em_lib.log_likelihood(x, new_weights, new_means, new_variances)
         return new_weights, new_means, new_variances, log_likelihoods
-        """), feedback="fit_em(...) are not right. The new parameters are not fed back"),
+        """), feedback="fit_em(...) are not right. The new parameters are not fed back",
+        mistake="parameters_not_fed_back"),
     _fit_em("e_and_m_swapped", _b("""
         resp = np.full((np.size(x), np.size(weights)), 1.0 / np.size(weights))
         log_likelihoods = np.empty(n_iter)
@@ -331,7 +343,7 @@ WRONG_ANSWERS = (
             resp = em_lib.e_step(x, weights, means, variances)
             log_likelihoods[t] = em_lib.log_likelihood(x, weights, means, variances)
         return weights, means, variances, log_likelihoods
-        """), feedback="E and M are swapped"),
+        """), feedback="E and M are swapped", mistake="e_and_m_swapped"),
     _fit_em("one_iteration_too_few", _b("""
         log_likelihoods = []
         for t in range(1, n_iter):
@@ -339,7 +351,7 @@ WRONG_ANSWERS = (
             weights, means, variances = m_step(x, resp)
             log_likelihoods.append(em_lib.log_likelihood(x, weights, means, variances))
         return weights, means, variances, np.array(log_likelihoods)
-        """), feedback="It ran n_iter - 1 iterations"),
+        """), feedback="It ran n_iter - 1 iterations", mistake="n_iter_minus_1_iterations"),
     _fit_em("history_holds_the_bound", _b("""
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
@@ -349,7 +361,7 @@ WRONG_ANSWERS = (
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_likelihoods[t] = np.where(resp > 0, resp * (joint - np.log(resp)), 0.0).sum()
         return weights, means, variances, log_likelihoods
-        """), partial=True, feedback="The history holds the lower bound",
+        """), partial=True, feedback="The history holds the lower bound", mistake="history_holds_bound",
         keeps=("test_fit_em_heights", "test_fit_em_other_data")),
     _fit_em("stops_early_when_converged", _b("""
         # a stopping rule (notebook 05) in a loop whose contract is exactly n_iter iterations
@@ -361,24 +373,24 @@ WRONG_ANSWERS = (
             if t > 0 and log_likelihoods[-1] - log_likelihoods[-2] < 1e-6 * abs(log_likelihoods[-1]):
                 break
         return weights, means, variances, np.array(log_likelihoods)
-        """), partial=True, feedback="A stopping rule (notebook 05) has no place here",
+        """), partial=True, feedback="A stopping rule (notebook 05) has no place here", mistake="stopped_early",
         keeps=("test_fit_em_heights",)),
     # ------------------------------------------------------------------ 05 n_gmm_params
     _n_gmm_params("k_free_weights", _b("""
         return K + K * d + K * d * (d + 1) // 2
-        """), feedback="It counts K free weights"),
+        """), feedback="It counts K free weights", mistake="k_free_weights"),
     _n_gmm_params("d_squared_covariance_entries", _b("""
         return (K - 1) + K * d + K * d * d
-        """), feedback="It counts d * d entries per covariance"),
+        """), feedback="It counts d * d entries per covariance", mistake="full_square_covariance"),
     _n_gmm_params("diagonal_covariances", _b("""
         return (K - 1) + K * d + K * d
-        """), feedback="It counts only the d variances"),
+        """), feedback="It counts only the d variances", mistake="diagonal_covariance_only"),
     _n_gmm_params("covariances_without_the_diagonal", _b("""
         return (K - 1) + K * d + K * d * (d - 1) // 2
-        """), feedback="only the d(d-1)/2 covariances above the diagonal"),
+        """), feedback="only the d(d-1)/2 covariances above the diagonal", mistake="variances_left_out"),
     _n_gmm_params("one_shared_covariance", _b("""
         return (K - 1) + K * d + d * (d + 1) // 2
-        """), feedback="one covariance shared by all components"),
+        """), feedback="one covariance shared by all components", mistake="one_shared_covariance"),
     # ------------------------------------------------------------------ 05 kmeans_step
     _kmeans_step("farthest_centre", _b("""
         X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
@@ -389,14 +401,14 @@ WRONG_ANSWERS = (
             if np.any(labels == k):
                 new_centres[k] = X[labels == k].mean(axis=0)
         return labels, new_centres
-        """), feedback="FARTHEST centre"),
+        """), feedback="FARTHEST centre", mistake="farthest_centre"),
     _kmeans_step("empty_centre_becomes_nan", _b("""
         X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
         squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
         labels = squared.argmin(axis=1)
         new_centres = np.array([X[labels == k].mean(axis=0) for k in range(len(centres))])
         return labels, new_centres
-        """), partial=True, feedback="the mean of no points",
+        """), partial=True, feedback="the mean of no points", mistake="empty_centre_nan",
         keeps=("test_kmeans_step_small", "test_kmeans_step_faithful")),
     _kmeans_step("ties_to_the_higher_index", _b("""
         X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
@@ -412,7 +424,7 @@ WRONG_ANSWERS = (
             if np.any(labels == k):
                 new_centres[k] = X[labels == k].mean(axis=0)
         return labels, new_centres
-        """), partial=True, feedback="went to the HIGHER index",
+        """), partial=True, feedback="went to the HIGHER index", mistake="ties_to_higher_index",
         keeps=("test_kmeans_step_empty_centre", "test_kmeans_step_faithful")),
     _kmeans_step("centres_updated_in_place", _b("""
         squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
@@ -421,7 +433,7 @@ WRONG_ANSWERS = (
             if np.any(labels == k):
                 centres[k] = X[labels == k].mean(axis=0)
         return labels, centres
-        """), feedback="changed the centres array it was given"),
+        """), feedback="changed the centres array it was given", mistake="centres_changed_in_place"),
     _kmeans_step("sums_not_means", _b("""
         X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
         labels = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
@@ -430,7 +442,7 @@ WRONG_ANSWERS = (
             if np.any(labels == k):
                 new_centres[k] = X[labels == k].sum(axis=0)
         return labels, new_centres
-        """), feedback="SUMS of their points"),
+        """), feedback="SUMS of their points", mistake="centres_are_sums"),
     # ------------------------------------------------------------------ 06 two_coins_em
     _two_coins("hard_assignment", _b("""
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
@@ -441,7 +453,7 @@ WRONG_ANSWERS = (
             theta_a = float(w @ heads / (w @ n_tosses))
             theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_a, theta_b
-        """), feedback="'hard' EM"),
+        """), feedback="'hard' EM", mistake="hard_em"),
     _two_coins("coins_swapped", _b("""
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
         for _ in range(n_iter):
@@ -450,7 +462,7 @@ WRONG_ANSWERS = (
             w = 1 / (1 + np.exp(log_b - log_a))
             theta_a, theta_b = float(w @ heads / (w @ n_tosses)), float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_b, theta_a
-        """), feedback="came back swapped"),
+        """), feedback="came back swapped", mistake="coins_swapped"),
     _two_coins("divided_by_all_tosses", _b("""
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
         for _ in range(n_iter):
@@ -460,7 +472,8 @@ WRONG_ANSWERS = (
             theta_a = float(w @ heads / n_tosses.sum())
             theta_b = float((1 - w) @ heads / n_tosses.sum())
         return theta_a, theta_b
-        """), feedback="divided the expected heads of a coin by the total number of tosses"),
+        """), feedback="divided the expected heads of a coin by the total number of tosses",
+        mistake="divided_by_all_tosses"),
     _two_coins("one_iteration_too_few", _b("""
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
         for _ in range(1, n_iter):
@@ -470,7 +483,7 @@ WRONG_ANSWERS = (
             theta_a = float(w @ heads / (w @ n_tosses))
             theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_a, theta_b
-        """), feedback="one iteration too few"),
+        """), feedback="one iteration too few", mistake="one_iteration_too_few"),
     _two_coins("prior_estimated", _b("""
         # the mixing prior re-estimated as in the three-coin model, though the problem fixes it at 1/2
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
@@ -483,7 +496,7 @@ WRONG_ANSWERS = (
             theta_a = float(w @ heads / (w @ n_tosses))
             theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_a, theta_b
-        """), partial=True, feedback="The prior of the coins was re-estimated",
+        """), partial=True, feedback="The prior of the coins was re-estimated", mistake="coin_prior_re_estimated",
         keeps=("test_two_coins_em_one_iteration",)),
     # ------------------------------------------------------------------ 06 three_coins_em
     # Not here: running n_iter + 1 iterations, or the E-step once before the loop. Three-coin
@@ -497,7 +510,7 @@ WRONG_ANSWERS = (
             mu = from_b / (from_b + from_c)
             pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
         return pi, p, q
-        """), feedback="p and q swapped"),
+        """), feedback="p and q swapped", mistake="p_and_q_swapped_in_mu"),
     _three_coins("pi_not_updated", _b("""
         y = np.asarray(y, dtype=float)
         for _ in range(n_iter):
@@ -506,7 +519,7 @@ WRONG_ANSWERS = (
             mu = from_b / (from_b + from_c)
             p, q = float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
         return pi, p, q
-        """), feedback="pi was never updated"),
+        """), feedback="pi was never updated", mistake="pi_not_updated"),
     _three_coins("divided_by_n", _b("""
         y = np.asarray(y, dtype=float)
         for _ in range(n_iter):
@@ -515,7 +528,7 @@ WRONG_ANSWERS = (
             mu = from_b / (from_b + from_c)
             pi, p, q = float(mu.mean()), float(mu @ y / y.size), float((1 - mu) @ y / y.size)
         return pi, p, q
-        """), feedback="divided by n, the number of tosses"),
+        """), feedback="divided by n, the number of tosses", mistake="p_and_q_divided_by_n"),
     _three_coins("one_iteration_too_few", _b("""
         y = np.asarray(y, dtype=float)
         for _ in range(1, n_iter):
@@ -524,7 +537,7 @@ WRONG_ANSWERS = (
             mu = from_b / (from_b + from_c)
             pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
         return pi, p, q
-        """), feedback="one iteration too few"),
+        """), feedback="one iteration too few", mistake="one_iteration_too_few"),
     # ------------------------------------------------------------------ 07 poisson_e_step
     _poisson_e("mixing_weights_forgotten", _b("""
         # p(y | z = k) normalised: pi_k left out of the joint
@@ -532,12 +545,13 @@ WRONG_ANSWERS = (
         log_lik = y * np.log(rates) - rates
         log_lik = log_lik - log_lik.max(axis=1, keepdims=True)
         return np.exp(log_lik) / np.exp(log_lik).sum(axis=1, keepdims=True)
-        """), partial=True, feedback="The mixing weights are missing", keeps=("test_poisson_e_step_rows",)),
+        """), partial=True, feedback="The mixing weights are missing", keeps=("test_poisson_e_step_rows",),
+        mistake="poisson_mixing_weights_missing"),
     _poisson_e("joint_not_normalised", _b("""
         from scipy.special import gammaln
         y = np.asarray(counts, dtype=float)[:, None]
         return np.exp(np.log(weights) + y * np.log(rates) - rates - gammaln(y + 1))
-        """), feedback="the rows are not normalised"),
+        """), feedback="the rows are not normalised", mistake="poisson_joint_not_normalised"),
     _poisson_e("no_log_space", _b("""
         # the right formula with the probabilities themselves: rates**y overflows for large counts
         import math
@@ -545,51 +559,54 @@ WRONG_ANSWERS = (
         factorials = np.array([float(math.factorial(int(v))) for v in counts])[:, None]
         joint = weights * rates**y * np.exp(-rates) / factorials
         return joint / joint.sum(axis=1, keepdims=True)
-        """), partial=True, feedback="Work in log space",
+        """), partial=True, feedback="Work in log space", mistake="poisson_overflow",
         keeps=("test_poisson_e_step_rows", "test_poisson_e_step_hasselblad")),
     _poisson_e("exp_factor_forgotten", _b("""
         y = np.asarray(counts, dtype=float)[:, None]
         log_joint = np.log(weights) + y * np.log(rates)          # e^(-lambda) dropped with the y!
         log_joint = log_joint - log_joint.max(axis=1, keepdims=True)
         return np.exp(log_joint) / np.exp(log_joint).sum(axis=1, keepdims=True)
-        """), partial=True, feedback="e^(-lambda_k) was left out", keeps=("test_poisson_e_step_rows",)),
+        """), partial=True, feedback="e^(-lambda_k) was left out", keeps=("test_poisson_e_step_rows",),
+        mistake="exp_minus_rate_dropped"),
     _poisson_e("normalised_over_the_counts", _b("""
         y = np.asarray(counts, dtype=float)[:, None]
         log_joint = np.log(weights) + y * np.log(rates) - rates
         joint = np.exp(log_joint)
         return joint / joint.sum(axis=0, keepdims=True)
-        """), feedback="over the counts (axis 0)"),
+        """), feedback="over the counts (axis 0)", mistake="normalised_over_counts"),
     # ------------------------------------------------------------------ 07 poisson_m_step
     _poisson_m("frequencies_forgotten", _b("""
         counts = np.asarray(counts, dtype=float)
         expected = resp.sum(axis=0)                               # each distinct count counted once
         return expected / len(counts), resp.T @ counts / expected
-        """), feedback="The frequencies were forgotten"),
+        """), feedback="The frequencies were forgotten", mistake="frequencies_forgotten_in_weights"),
     _poisson_m("rate_divided_by_all_days", _b("""
         counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
         weights = frequencies @ resp / frequencies.sum()
         rates = (frequencies * counts) @ resp / frequencies.sum()
         return weights, rates
-        """), partial=True, feedback="divided by n, all the days", keeps=("test_poisson_m_step_weights",)),
+        """), partial=True, feedback="divided by n, all the days", keeps=("test_poisson_m_step_weights",),
+        mistake="rate_divided_by_all_days"),
     _poisson_m("frequencies_in_the_numerator_only", _b("""
         counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
         weights = frequencies @ resp / frequencies.sum()
         rates = (frequencies * counts) @ resp / resp.sum(axis=0)
         return weights, rates
         """), partial=True, feedback="in the numerator but not in the denominator",
-        keeps=("test_poisson_m_step_weights",)),
+        mistake="frequencies_in_numerator_only", keeps=("test_poisson_m_step_weights",)),
     _poisson_m("weights_over_distinct_counts", _b("""
         counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
         expected_days = frequencies @ resp
         return expected_days / len(counts), (frequencies * counts) @ resp / expected_days
         """), partial=True, feedback="divided by m, the number of distinct counts",
-        keeps=("test_poisson_m_step_rates",)),
+        mistake="divided_by_distinct_counts", keeps=("test_poisson_m_step_rates",)),
     _poisson_m("rate_as_one_over_the_mean", _b("""
         # the rate of an exponential waiting time, 1 / mean, in the place of a Poisson's rate
         counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
         expected_days = frequencies @ resp
         return expected_days / frequencies.sum(), expected_days / ((frequencies * counts) @ resp)
-        """), partial=True, feedback="1 / (mean count)", keeps=("test_poisson_m_step_weights",)),
+        """), partial=True, feedback="1 / (mean count)", keeps=("test_poisson_m_step_weights",),
+        mistake="rate_as_inverse_mean"),
     # ------------------------------------------------------------------ 07 gaussian_missing_e_step
     _missing_e("conditional_covariance_forgotten", _b("""
         # the holes filled with their conditional means, as if then known exactly
@@ -600,13 +617,14 @@ WRONG_ANSWERS = (
             o = ~m
             expected_x[i, m] = mean[m] + cov[np.ix_(m, o)] @ np.linalg.solve(cov[np.ix_(o, o)], X[i, o] - mean[o])
         return expected_x, expected_x[:, :, None] * expected_x[:, None, :]
-        """), partial=True, feedback="The conditional covariance is missing",
+        """), partial=True, feedback="The conditional covariance is missing", mistake="conditional_covariance_missing",
         keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_x")),
     _missing_e("mean_imputation", _b("""
         X = np.asarray(X, dtype=float)
         expected_x = np.where(np.isnan(X), mean, X)
         return expected_x, expected_x[:, :, None] * expected_x[:, None, :]
-        """), partial=True, feedback="mean imputation", keeps=("test_gaussian_missing_e_step_seen",)),
+        """), partial=True, feedback="mean imputation", keeps=("test_gaussian_missing_e_step_seen",),
+        mistake="mean_imputation"),
     _missing_e("regression_reversed", _b("""
         # S_mm^-1 S_mo (x_o - mu_o) in the place of S_mo S_oo^-1 (x_o - mu_o); the second moment is right
         X = np.asarray(X, dtype=float)
@@ -620,7 +638,7 @@ WRONG_ANSWERS = (
             C[np.ix_(m, m)] = cov[np.ix_(m, m)] - cov[np.ix_(m, o)] @ np.linalg.solve(cov[np.ix_(o, o)], cov[np.ix_(o, m)])
             expected_xx[i] = np.outer(expected_x[i], expected_x[i]) + C
         return expected_x, expected_xx
-        """), partial=True, feedback="The regression runs the wrong way",
+        """), partial=True, feedback="The regression runs the wrong way", mistake="regression_reversed",
         keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_xx")),
     _missing_e("marginal_covariance_added", _b("""
         X = np.asarray(X, dtype=float)
@@ -634,25 +652,29 @@ WRONG_ANSWERS = (
             extra[np.ix_(m, m)] = cov[np.ix_(m, m)]              # the marginal, not the conditional, covariance
             expected_xx[i] = np.outer(expected_x[i], expected_x[i]) + extra
         return expected_x, expected_xx
-        """), partial=True, feedback="MARGINAL covariance",
+        """), partial=True, feedback="MARGINAL covariance", mistake="marginal_covariance_added",
         keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_x")),
     # ------------------------------------------------------------------ 07 gaussian_missing_m_step
     _missing_m("covariance_of_the_filled_data", _b("""
         mean = expected_x.mean(axis=0)
         return mean, np.cov(expected_x.T, bias=True)              # expected_xx left unused
-        """), partial=True, feedback="expected_xx was not used", keeps=("test_gaussian_missing_m_step_mean",)),
+        """), partial=True, feedback="expected_xx was not used", keeps=("test_gaussian_missing_m_step_mean",),
+        mistake="covariance_of_filled_rows"),
     _missing_m("np_cov_default", _b("""
         return expected_x.mean(axis=0), np.cov(expected_x.T)
-        """), partial=True, feedback="np.cov's default", keeps=("test_gaussian_missing_m_step_mean",)),
+        """), partial=True, feedback="np.cov's default", keeps=("test_gaussian_missing_m_step_mean",),
+        mistake="np_cov_of_filled_rows"),
     _missing_m("mean_squared_not_outer", _b("""
         mean = expected_x.mean(axis=0)
         return mean, expected_xx.mean(axis=0) - mean**2
-        """), partial=True, feedback="OUTER product", keeps=("test_gaussian_missing_m_step_mean",)),
+        """), partial=True, feedback="OUTER product", keeps=("test_gaussian_missing_m_step_mean",),
+        mistake="mean_squared_not_outer"),
     _missing_m("sum_not_divided_by_n", _b("""
         # the covariance is right around the mean it computes: only the mean is wrong
         mean = expected_x.sum(axis=0)
         return mean, expected_xx.mean(axis=0) - np.outer(mean, mean)
-        """), partial=True, feedback="not yet divided by n", keeps=("test_gaussian_missing_m_step_cov",)),
+        """), partial=True, feedback="not yet divided by n", keeps=("test_gaussian_missing_m_step_cov",),
+        mistake="mean_sum_not_divided"),
 )
 
 

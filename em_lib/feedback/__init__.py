@@ -5,6 +5,6 @@ answers the classic mistakes give); one module per notebook's exercises holds
 those mistakes and the ready-made checks the notebooks call.
 """
 
-from .core import Mistake, check, judge, run_self_check
+from .core import Misconception, Mistake, MistakeFound, check, judge, mistake_catalogue, run_self_check
 
-__all__ = ["Mistake", "check", "judge", "run_self_check"]
+__all__ = ["Misconception", "Mistake", "MistakeFound", "check", "judge", "mistake_catalogue", "run_self_check"]

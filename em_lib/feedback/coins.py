@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import coins as _coins
 from .. import datasets as _datasets
-from .core import Mistake, check, graded, run_self_check
+from .core import Misconception, Mistake, check, graded, run_self_check
 
 # --------------------------------------------------------------------------
 # Two coins (Do and Batzoglou 2008)
@@ -129,8 +129,16 @@ def _swapped_answer(heads, n_tosses, theta_a, theta_b, n_iter):
     return new_b, new_a
 
 
+#: A loop of range(1, n_iter): in both coin problems.
+ONE_ITERATION_TOO_FEW = Misconception(
+    "one_iteration_too_few",
+    "It did one iteration too few: the loop should run exactly n_iter E- and M-steps "
+    "(range(n_iter), not range(1, n_iter)).",
+)
+
 TWO_COINS_MISTAKES = (
     Mistake(
+        "hard_em",
         "It matches a 'hard' EM: each set was given wholly to the coin that explains it "
         "better (weight 1 or 0). EM gives each set to coin A with its posterior probability "
         "P(A | h_j), a number between 0 and 1, and counts that fraction of its heads and tosses "
@@ -138,55 +146,60 @@ TWO_COINS_MISTAKES = (
         _with_step(_hard_assignment_step),
     ),
     Mistake(
+        "coin_weights_not_normalised",
         "The weights were not normalised: each set was weighted by theta^h (1-theta)^(n-h) itself "
         "instead of by the posterior P(A | h_j) = that number for A divided by the sum of the numbers "
         "for A and B. The posterior of A and of B must add up to 1 for every set.",
         _with_step(_unnormalised_step),
     ),
     Mistake(
+        "tails_factor_forgotten",
         "The posterior used only the heads, theta^h, and forgot the tails factor (1-theta)^(n-h). "
         "The probability of a sequence under a coin is theta^h (1-theta)^(n-h).",
         _with_step(_heads_only_posterior_step),
     ),
     Mistake(
+        "divided_by_all_tosses",
         "The M-step divided the expected heads of a coin by the total number of tosses of all sets. "
         "A coin's bias is its expected heads divided by ITS expected tosses: "
         "theta_A = sum_j P(A|h_j) h_j / sum_j P(A|h_j) n_j.",
         _with_step(_divide_by_all_tosses_step),
     ),
     Mistake(
+        "fractions_averaged_over_sets",
         "The M-step averaged the weighted fractions over the number of sets (sum_j P(A|h_j) h_j/n_j "
         "divided by m). Divide by the weighted number of tosses instead: "
         "theta_A = sum_j P(A|h_j) h_j / sum_j P(A|h_j) n_j.",
         _with_step(_divide_by_sets_step),
     ),
     Mistake(
+        "same_weights_for_both_coins",
         "Both coins were given the same weights P(A | h_j). Coin B's weights are "
         "P(B | h_j) = 1 - P(A | h_j).",
         _with_step(_same_weight_for_both_step),
     ),
     Mistake(
+        "only_theta_a_updated",
         "Only theta_A moved; theta_B stayed at its starting value. The M-step updates both coins, "
         "theta_B with the weights 1 - P(A | h_j).",
         _with_step(_only_a_updated_step),
     ),
     Mistake(
+        "coins_swapped",
         "theta_A and theta_B came back swapped: return (theta_a, theta_b) in that order, and keep "
         "coin A's new value in theta_a inside the loop. (EM treats the two coins alike, so storing "
         "A's update in B at every iteration shows up as a swap after an odd number of iterations.)",
         _swapped_answer,
     ),
     Mistake(
+        "e_step_redone_for_theta_b",
         "theta_B was updated with posteriors recomputed from the NEW theta_A. In one EM iteration "
         "the E-step is done once, at the old parameters, and both coins are then updated from it.",
         _with_step(_sequential_step),
     ),
+    ONE_ITERATION_TOO_FEW.with_answer(_with_step(_correct_two_coins_step, shift=-1)),
     Mistake(
-        "It did one iteration too few: the loop should run exactly n_iter E- and M-steps "
-        "(range(n_iter), not range(1, n_iter)).",
-        _with_step(_correct_two_coins_step, shift=-1),
-    ),
-    Mistake(
+        "coin_prior_re_estimated",
         "The prior of the coins was re-estimated (as pi is in the three-coin model). In this problem "
         "each set comes from A or B with a FIXED probability 1/2, which is not a parameter: keep the "
         "prior at 1/2 in every E-step, so that P(A | h_j) compares only theta_A^h (1-theta_A)^(n-h) "
@@ -194,6 +207,7 @@ TWO_COINS_MISTAKES = (
         _prior_estimated_answer,
     ),
     Mistake(
+        "one_iteration_too_many",
         "It did one iteration too many: the loop should run exactly n_iter E- and M-steps.",
         _with_step(_correct_two_coins_step, shift=+1),
     ),
@@ -301,41 +315,44 @@ def _three_with_step(step, shift=0):
 
 THREE_COINS_MISTAKES = (
     Mistake(
+        "p_and_q_swapped_in_mu",
         "mu_j was computed with p and q swapped. mu_j is the probability that toss j came from "
         "coin B, so its numerator is pi p^y (1-p)^(1-y), with B's bias p; coin C's bias q goes "
         "with 1 - pi.",
         _three_with_step(_mu_swapped_step),
     ),
     Mistake(
+        "prior_left_out_of_mu",
         "mu_j left out the prior: it used p^y (1-p)^(1-y) / (p^y (1-p)^(1-y) + q^y (1-q)^(1-y)). "
         "The posterior weighs each coin by how often coin A picks it: pi for B and 1 - pi for C.",
         _three_with_step(_mu_without_pi_step),
     ),
     Mistake(
+        "q_updated_with_mu",
         "q was updated with the weights mu_j, the same as p. Toss j came from coin C with "
         "probability 1 - mu_j, so q = sum_j (1-mu_j) y_j / sum_j (1-mu_j).",
         _three_with_step(_q_with_mu_step),
     ),
     Mistake(
+        "pi_not_updated",
         "pi was never updated. The M-step also re-estimates coin A: pi = (1/n) sum_j mu_j, the "
         "average probability that coin B was picked.",
         _three_with_step(_pi_fixed_step),
     ),
     Mistake(
+        "p_and_q_divided_by_n",
         "p and q were divided by n, the number of tosses, instead of by the expected number of "
         "tosses of each coin, sum_j mu_j for B and sum_j (1 - mu_j) for C.",
         _three_with_step(_divide_by_n_step),
     ),
     Mistake(
+        "pi_from_heads_only",
         "pi was computed from the heads only (sum_j mu_j y_j / n). pi is the average of ALL the "
         "mu_j, heads and tails alike: pi = (1/n) sum_j mu_j.",
         _three_with_step(_pi_from_y_step),
     ),
-    Mistake(
-        "It did one iteration too few: with n_iter = 1 it returned the starting values. Run exactly "
-        "n_iter E- and M-steps (range(n_iter)).",
-        _three_with_step(_correct_three_step, shift=-1),
-    ),
+    ONE_ITERATION_TOO_FEW.with_answer(_three_with_step(_correct_three_step, shift=-1),
+                                      " (With n_iter = 1 it returned the starting values.)"),
 )
 
 

@@ -20,6 +20,7 @@ places:
 Importing this module does nothing else: no hooks, no patches.
 """
 
+import contextlib
 import copy
 import functools
 import os
@@ -38,17 +39,113 @@ RTOL = 1e-6
 ATOL = 1e-8
 
 
+#: What a mistake id looks like: snake_case, the name an instructor reads in the class report.
+MISTAKE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 @dataclass(frozen=True)
-class Mistake:
-    """A classic mistake: what the learner sees, and the wrong answer it produces.
+class Misconception:
+    """A classic misconception: a stable ``id`` and the words the learner sees.
+
+    The ``id`` (snake_case, e.g. ``resp_summed_over_wrong_axis``) is what the grader records in a
+    failed test's verdict and the class report counts; the ``explanation`` is what the learner
+    reads. A misconception that more than one wrong answer expresses (one table, two ways of getting
+    it), or that a check names outside :func:`judge`, is written once as a ``Misconception`` so
+    that its id and its words cannot drift apart.
+    """
+
+    id: str
+    explanation: str
+
+    def __post_init__(self):
+        if not isinstance(self.id, str) or not MISTAKE_ID.match(self.id):
+            raise ValueError(f"a mistake id is snake_case ([a-z][a-z0-9_]*), got {self.id!r}")
+
+    def with_answer(self, answer, more=""):
+        """The :class:`Mistake` of this misconception whose wrong answer is ``answer`` (a Mistake's own id
+        and words, with another answer); ``more`` is added to the words (how it shows in one table)."""
+        return Mistake(self.id, self.explanation + more, answer)
+
+    def found(self, what, note=""):
+        """The :class:`MistakeFound` that says ``what`` is not right and names this misconception."""
+        return self.named_in(f"{what} is not right. {self.explanation}{note}")
+
+    def named_in(self, message):
+        """The :class:`MistakeFound` with ``message``, a message that names this misconception in words."""
+        return MistakeFound(message, self.id, self.explanation)
+
+
+@dataclass(frozen=True)
+class Mistake(Misconception):
+    """A classic mistake: its id, what the learner sees, and the wrong answer it produces.
 
     ``answer`` takes the same keyword arguments as the function under test and
     returns what a function with this mistake would return (it may raise, in
     which case the mistake is skipped for these inputs).
     """
 
-    explanation: str
     answer: Callable[..., Any]
+
+
+class MistakeFound(AssertionError):
+    """A wrong answer that a classic mistake explains: the message names it in words.
+
+    ``mistake`` is its id and ``explanation`` its words. The grader records ``mistake`` in the failed
+    test's verdict (``course_grading.runner``), read from this exception, never parsed from the text.
+    """
+
+    def __init__(self, message, mistake, explanation=""):
+        super().__init__(message)
+        self.mistake = mistake
+        self.explanation = explanation
+
+    def __reduce__(self):
+        return type(self), (str(self), self.mistake, self.explanation)
+
+    def reworded(self, message):
+        """The same mistake found, said with ``message``."""
+        return MistakeFound(message, self.mistake, self.explanation)
+
+
+def reworded(exc, message):
+    """``exc``, an AssertionError raised by a check, said with ``message``: a :class:`MistakeFound` keeps its
+    mistake id; any other becomes a plain AssertionError."""
+    if isinstance(exc, MistakeFound):
+        return exc.reworded(message)
+    return AssertionError(message)
+
+
+def mistake_catalogue():
+    """``{id: explanation}`` of every classic mistake in the ``em_lib.feedback`` modules, sorted by id.
+
+    The words a report shows for an id a verdict recorded. It collects each module's
+    :class:`Misconception` and :class:`Mistake` objects (alone, or in tuples and lists); where
+    one id has several texts (a table that adds a word on how the mistake shows there), the
+    shortest, the base text, is kept.
+    """
+    texts = {}
+    for module in _feedback_modules():
+        for value in vars(module).values():
+            for found in _misconceptions_in(value):
+                texts.setdefault(found.id, set()).add(found.explanation)
+    return {id_: min(sorted(words), key=len) for id_, words in sorted(texts.items())}
+
+
+def _feedback_modules():
+    """The modules of ``em_lib.feedback``, imported."""
+    import importlib  # noqa: PLC0415
+    import pkgutil  # noqa: PLC0415
+
+    package = importlib.import_module(__package__)
+    return [importlib.import_module(f"{__package__}.{info.name}") for info in pkgutil.iter_modules(package.__path__)]
+
+
+def _misconceptions_in(value):
+    if isinstance(value, Misconception):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _misconceptions_in(item)
 
 
 #: What may stand for a real number inside a list (NumPy makes such a list an object array when
@@ -139,14 +236,39 @@ def kind_of(value):
     return type(value).__name__
 
 
+def not_a_tuple(what, got, items, hint=""):
+    """What is wrong when ``got`` is not a tuple (or list) of ``items``; None when it is one.
+
+    ``items`` is how many items there should be, or their names: then the message shows the
+    ``return`` line to end with. ``hint`` is added to the message.
+    """
+    names = tuple(items) if isinstance(items, (tuple, list)) else None
+    count = len(names) if names is not None else items
+    if isinstance(got, (tuple, list)) and len(got) == count:
+        return None
+    kind = kind_of(got) + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+    if names is None:
+        return f"{what} should return a tuple of {count} items, but returned {kind}{hint}"
+    listed = ", ".join(names)
+    return f"{what} should return a tuple ({listed}), got {kind}: end with `return {listed}`{hint}"
+
+
+def learner_tuple(fn, kwargs, what, items, hint=""):
+    """Call the learner's function once (:func:`call_learner`) and insist on a tuple (or list) of
+    ``items`` (see :func:`not_a_tuple`); returns the answer."""
+    got = call_learner(fn, kwargs, what)
+    message = not_a_tuple(what, got, items, hint)
+    if message is not None:
+        raise AssertionError(message)
+    return got
+
+
 def describe_difference(got, expected, what):
     """A plain-words account of how ``got`` differs from ``expected``."""
     if isinstance(expected, tuple):
-        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            kind = kind_of(got)
-            return f"{what} should return a tuple of {len(expected)} items, but returned {kind}" + (
-                f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
-            )
+        message = not_a_tuple(what, got, len(expected))
+        if message is not None:
+            return message
         for i, (g, e) in enumerate(zip(got, expected)):
             if not close(g, e):
                 return describe_difference(g, e, f"item {i} returned by {what}")
@@ -195,29 +317,39 @@ def call_learner(fn, kwargs, what):
     """
     watch = _LearnerWatch(fn, what) if _in_kernel() and type(fn) is types.FunctionType else None
     try:
-        if watch is None:
+        with watch or contextlib.nullcontext():
             result = fn(**kwargs)
-        else:
-            with watch:
-                result = fn(**kwargs)
-    except NotImplementedError:
-        raise AssertionError(f"{what} is not written yet: replace `raise NotImplementedError()` with your code") from None
     except AssertionError as exc:
         if _text_of(exc).strip():
             raise  # an assert of the learner's, with its words, or a check's own failure (a wrapper's)
         raise AssertionError(f"{what} raised AssertionError (an `assert` in your code failed, with no message)") from exc
     except Exception as exc:  # the learner's code may raise anything
-        try:
-            explanation = getattr(exc, "learner_explanation", None)  # the grader's words (course_grading.runner)
-        except Exception:
-            explanation = None
-        if isinstance(explanation, str) and explanation:
-            raise AssertionError(f"{what} {explanation}") from None
-        text = _text_of(exc)
-        raise AssertionError(f"{what} raised {type(exc).__name__}" + (f": {text}" if text else "")) from exc
-    if watch is not None and watch.seen:
+        raise _crash(exc, what)  # noqa: B904 (its cause is set there)
+    if watch and watch.seen:
         raise AssertionError(watch.message())
     return result
+
+
+def _crash(exc, what):
+    """The AssertionError that says in words how the learner's function failed with ``exc``."""
+    if isinstance(exc, NotImplementedError):
+        return _with_cause(f"{what} is not written yet: replace `raise NotImplementedError()` with your code", None)
+    try:
+        explanation = getattr(exc, "learner_explanation", None)  # the grader's words (course_grading.runner)
+    except Exception:
+        explanation = None
+    if isinstance(explanation, str) and explanation:
+        return _with_cause(f"{what} {explanation}", None)
+    text = _text_of(exc)
+    return _with_cause(f"{what} raised {type(exc).__name__}" + (f": {text}" if text else ""), exc)
+
+
+def _with_cause(message, cause):
+    """An AssertionError with ``message`` whose cause is ``cause`` (None hides the context, as
+    ``raise ... from None`` does)."""
+    error = AssertionError(message)
+    error.__cause__ = cause
+    return error
 
 
 def _text_of(exc):
@@ -234,8 +366,8 @@ def judge(inputs, answer, reference, mistakes=(), what="the result", rtol=RTOL, 
 
     A pure function of (inputs, answer): it computes the reference and the classic mistakes'
     answers on ``inputs``, never runs the learner's code. Returns a one-line confirmation when
-    right; raises ``AssertionError`` naming the first mistake that matches (or how the answer
-    differs) when wrong. ``note`` is appended to a failure message.
+    right; raises :class:`MistakeFound` naming the first mistake that matches, or
+    :class:`Unexplained` saying how the answer differs, when wrong. ``note`` is appended to a failure message.
     """
     expected = reference(**inputs)
     if close(answer, expected, rtol, atol):
@@ -246,7 +378,7 @@ def judge(inputs, answer, reference, mistakes=(), what="the result", rtol=RTOL, 
         except Exception:
             continue
         if close(answer, wrong, rtol, atol):
-            raise AssertionError(f"{what} is not right. {mistake.explanation}{note}")
+            raise mistake.found(what, note)
     raise Unexplained(f"{what} is not right: {describe_difference(answer, expected, 'the result')}{note}", inputs)
 
 

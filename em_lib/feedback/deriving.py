@@ -32,7 +32,19 @@ from ..missing import gaussian_missing_m_step as reference_missing_m_step
 from ..poisson import poisson_e_step as reference_poisson_e_step
 from ..poisson import poisson_log_joint as _poisson_log_joint
 from ..poisson import poisson_m_step as reference_poisson_m_step
-from .core import Mistake, _copy, as_real_array, call_learner, check, close, graded, kind_of, run_self_check
+from .core import (
+    Misconception,
+    Mistake,
+    _copy,
+    as_real_array,
+    call_learner,
+    check,
+    close,
+    graded,
+    kind_of,
+    learner_tuple,
+    run_self_check,
+)
 
 #: The start of EM on Hasselblad's table used by the notebook's checks: (weights, rates).
 POISSON_START = (np.array([0.3, 0.7]), np.array([1.0, 2.5]))
@@ -52,7 +64,7 @@ def _quiet(mistakes):
                 return answer(**kwargs)
         return quiet_answer
 
-    return tuple(Mistake(m.explanation, silenced(m.answer)) for m in mistakes)
+    return tuple(m.with_answer(silenced(m.answer)) for m in mistakes)
 
 
 # ==========================================================================
@@ -133,53 +145,62 @@ def _e_hard(counts, weights, rates):
     return np.eye(lj.shape[1])[np.argmax(lj, axis=1)]
 
 
-_NOT_NORMALISED = (
+_NOT_NORMALISED = Misconception(
+    "poisson_joint_not_normalised",
     "It returns the joint p(u_j, z = k) = pi_k lambda_k^u_j e^(-lambda_k) / u_j! itself (or without the u_j!): the "
     "rows are not normalised. The E-step is the posterior p(z = k | u_j): divide each row by its sum over "
-    "k, p(u_j), so that each row is a distribution over the K kinds of day."
+    "k, p(u_j), so that each row is a distribution over the K kinds of day.",
 )
-_OVER_COUNTS = (
+_OVER_COUNTS = Misconception(
+    "normalised_over_counts",
     "It normalises over the counts (axis 0) instead of over the components (axis 1): each COLUMN "
     "sums to 1. r_jk is a distribution over the hidden kind of a day with count u_j, so each ROW "
-    "sums to 1 (sum over k, keepdims=True)."
+    "sums to 1 (sum over k, keepdims=True).",
 )
 
 POISSON_E_STEP_MISTAKES = (
-    Mistake(_NOT_NORMALISED, _e_not_normalised),
-    Mistake(_NOT_NORMALISED, _e_not_normalised_no_factorial),
-    Mistake(_OVER_COUNTS, _e_over_counts),
-    Mistake(_OVER_COUNTS, _e_over_counts_no_factorial),
+    _NOT_NORMALISED.with_answer(_e_not_normalised),
+    _NOT_NORMALISED.with_answer(_e_not_normalised_no_factorial),
+    _OVER_COUNTS.with_answer(_e_over_counts),
+    _OVER_COUNTS.with_answer(_e_over_counts_no_factorial),
     Mistake(
+        "poisson_still_in_log_space",
         "It returns log r_jk: the normalisation is right, but the answer is still in log space. "
         "Take np.exp at the end.",
         _e_log,
     ),
     Mistake(
+        "poisson_mixing_weights_missing",
         "The mixing weights are missing: it normalises p(u_j | z = k), the Poisson probabilities, not the "
         "joint. The joint is pi_k times the Poisson probability: add np.log(weights) before normalising.",
         _e_weights_forgotten,
     ),
     Mistake(
+        "rate_sign_flipped",
         "The sign of lambda_k is wrong: it used e^(+lambda_k). The Poisson probability is "
         "lambda^y e^(-lambda) / y!, whose log is y log(lambda) - lambda - log(y!).",
         _e_plus_rate,
     ),
     Mistake(
+        "exp_minus_rate_dropped",
         "The factor e^(-lambda_k) was left out: it used pi_k lambda_k^y only. Unlike y!, e^(-lambda_k) "
         "differs between the components, so it does not cancel in the posterior: "
         "log p(y, z = k) = log pi_k + y log(lambda_k) - lambda_k - log(y!).",
         _e_no_exp_factor,
     ),
     Mistake(
+        "exponential_density_for_poisson",
         "It used the exponential density lambda e^(-lambda y) (of a waiting time) in the place of the "
         "Poisson probability lambda^y e^(-lambda) / y! (of a count).",
         _e_exponential_density,
     ),
     Mistake(
+        "poisson_e_step_transposed",
         "It has shape (K, m): transposed. Rows are the distinct counts j, columns the components k.",
         _e_transposed,
     ),
     Mistake(
+        "poisson_prior_not_posterior",
         "Every row equals the mixing weights: that is the prior p(z = k), before the count was seen. "
         "The posterior multiplies the prior by the Poisson probability of u_j under each component, then "
         "normalises.",
@@ -188,6 +209,7 @@ POISSON_E_STEP_MISTAKES = (
 )
 
 POISSON_HARD_ASSIGNMENT = Mistake(
+    "poisson_hard_assignment",
     "It is a hard assignment: every row is one-hot, 1 for the likeliest kind of day and 0 for the other. "
     "EM keeps the doubt: r_jk = p(z = k | u_j) is a probability between 0 and 1 (a day with 2 deaths "
     "could be of either kind). Normalise the joint over k instead of taking its argmax.",
@@ -195,12 +217,14 @@ POISSON_HARD_ASSIGNMENT = Mistake(
 )
 POISSON_E_STEP_MISTAKES = _quiet(POISSON_E_STEP_MISTAKES + (POISSON_HARD_ASSIGNMENT,))
 
-OVERFLOW_EXPLANATION = (
+#: Named by the checks themselves, on an answer with NaN or inf where em_lib's is finite.
+OVERFLOW = Misconception(
+    "poisson_overflow",
     "It gives NaN or inf for large counts. For counts in the hundreds, lambda**y and y! overflow "
     "float64 (171! is already inf) and e^(-lambda) underflows to 0, so the joint becomes inf/inf, 0/0 "
     "or 0 * inf. Work in log space: log p(y, z = k) = log pi_k + y log(lambda_k) - lambda_k - log(y!) "
     "(scipy.special.gammaln(y + 1) is log y!, and it cancels anyway), subtract each row's largest entry, "
-    "and only then take np.exp."
+    "and only then take np.exp.",
 )
 
 
@@ -228,13 +252,13 @@ def _judge_poisson_e_step(fn, inputs, what):
     except AssertionError as exc:
         if "answer" not in box:
             if "raised OverflowError" in str(exc):   # math.factorial(800) does not fit a float
-                raise AssertionError(f"{exc}. {OVERFLOW_EXPLANATION}") from None
+                raise OVERFLOW.named_in(f"{exc}. {OVERFLOW.explanation}") from None
             raise
         answer = box["answer"]
         if _non_finite(answer) and np.isfinite(reference_poisson_e_step(**inputs)).all():
-            raise AssertionError(f"{what} is not right. {OVERFLOW_EXPLANATION}") from None
+            raise OVERFLOW.found(what) from None
         if _exactly(answer, _e_hard(**inputs)) and not close(answer, reference_poisson_e_step(**inputs)):
-            raise AssertionError(f"{what} is not right. {POISSON_HARD_ASSIGNMENT.explanation}") from None
+            raise POISSON_HARD_ASSIGNMENT.found(what) from None
         raise exc from None
 
 
@@ -268,14 +292,14 @@ def _rows_are_distributions(fn, inputs, what):
         hint = " (transposed: rows are the distinct counts j, columns the components k)" if arr.shape == (K, m) else ""
         raise AssertionError(f"{what} should have shape (m, K) = ({m}, {K}), got {arr.shape}{hint}")
     if not np.isfinite(arr).all():
-        raise AssertionError(f"{what} is not right. {OVERFLOW_EXPLANATION}")
+        raise OVERFLOW.found(what)
     if (arr < 0).any():
         raise AssertionError(f"{what} has negative entries, but probabilities are >= 0")
     with np.errstate(all="ignore"):        # huge entries overflow the sums: a wrong answer, said below
         sums, column_sums = arr.sum(axis=1), arr.sum(axis=0)
     if not np.allclose(sums, 1.0, rtol=0, atol=1e-9):
         if np.allclose(column_sums, 1.0, rtol=0, atol=1e-9):
-            raise AssertionError(f"{what} is not right. {_OVER_COUNTS}")
+            raise _OVER_COUNTS.found(what)
         j = int(np.argmax(np.abs(sums - 1.0)))
         raise AssertionError(
             f"row {j} of the result of {what} sums to {sums[j]:.6g}, not 1: each row is p(z = k | u_j), a "
@@ -333,27 +357,32 @@ def _weighted_total(counts, frequencies, resp):
 
 POISSON_WEIGHTS_MISTAKES = (
     Mistake(
+        "frequencies_forgotten_in_weights",
         "The frequencies were forgotten: every distinct count was counted once, as if each had been seen "
         "on one day (this is the mean of the rows of resp). Count j was seen on f_j days, so kind k has "
         "N_k = sum_j f_j r_jk expected days, and pi_k = N_k / n with n = sum_j f_j.",
         lambda counts, frequencies, resp: _f(resp).mean(axis=0),
     ),
     Mistake(
+        "expected_days_not_weights",
         "These are the expected numbers of days N_k = sum_j f_j r_jk, not yet the weights: divide by the "
         "number of days n = sum_j f_j, so that the weights sum to 1.",
         _expected_days,
     ),
     Mistake(
+        "divided_by_distinct_counts",
         "N_k was divided by m, the number of distinct counts (rows of the table), instead of n = sum_j f_j, "
         "the number of days: the weights do not sum to 1.",
         lambda counts, frequencies, resp: _expected_days(counts, frequencies, resp) / np.size(counts),
     ),
     Mistake(
+        "poisson_weights_left_equal",
         "The weights were left equal (1/K). The M-step updates them: pi_k = N_k / n, derived with a "
         "Lagrange multiplier for sum_k pi_k = 1.",
         lambda counts, frequencies, resp: np.full(np.shape(resp)[1], 1.0 / np.shape(resp)[1]),
     ),
     Mistake(
+        "poisson_resp_summed_over_wrong_axis",
         "resp was summed over the wrong axis: the result has one entry per COUNT (shape (m,)) instead of "
         "one per component (shape (K,)). N_k sums over the counts j: frequencies @ resp.",
         lambda counts, frequencies, resp: (_f(frequencies)[:, None] * _f(resp)).sum(axis=1) / _f(frequencies).sum(),
@@ -362,37 +391,44 @@ POISSON_WEIGHTS_MISTAKES = (
 
 POISSON_RATES_MISTAKES = (
     Mistake(
+        "frequencies_forgotten_in_rates",
         "The frequencies were forgotten: each distinct count was counted once. Count j stands for f_j days, "
         "so it enters both sums f_j times: lambda_k = sum_j f_j r_jk u_j / sum_j f_j r_jk.",
         lambda counts, frequencies, resp: _f(resp).T @ _f(counts) / _f(resp).sum(axis=0),
     ),
     Mistake(
+        "frequencies_in_numerator_only",
         "The frequencies are in the numerator but not in the denominator: sum_j f_j r_jk u_j was divided "
         "by sum_j r_jk. Each count stands for f_j days in both: divide by N_k = sum_j f_j r_jk, the "
         "expected number of days of kind k.",
         lambda counts, frequencies, resp: _weighted_total(counts, frequencies, resp) / _f(resp).sum(axis=0),
     ),
     Mistake(
+        "frequencies_in_denominator_only",
         "The frequencies are in the denominator but not in the numerator: sum_j r_jk u_j was divided by "
         "N_k = sum_j f_j r_jk. Each count stands for f_j days in both sums.",
         lambda counts, frequencies, resp: _f(resp).T @ _f(counts) / _expected_days(counts, frequencies, resp),
     ),
     Mistake(
+        "rate_divided_by_all_days",
         "The expected total count of kind k was divided by n, all the days, instead of N_k = sum_j f_j r_jk, "
         "the expected days of kind k. A rate is the MEAN count of the days of kind k.",
         lambda counts, frequencies, resp: _weighted_total(counts, frequencies, resp) / _f(frequencies).sum(),
     ),
     Mistake(
+        "rate_sums_not_divided",
         "These are the sums sum_j f_j r_jk u_j, not yet divided by N_k = sum_j f_j r_jk.",
         _weighted_total,
     ),
     Mistake(
+        "rates_ignore_responsibilities",
         "Every component got the mean count of all the days: the responsibilities were not used. "
         "lambda_k is a weighted mean, each day counted for kind k with weight r_jk.",
         lambda counts, frequencies, resp: np.full(np.shape(resp)[1],
                                                   _f(frequencies) @ _f(counts) / _f(frequencies).sum()),
     ),
     Mistake(
+        "rate_as_inverse_mean",
         "This is 1 / (mean count): the rate of an exponential waiting time is 1 / mean, but a Poisson's "
         "rate lambda IS its mean. Setting d/d lambda_k of sum_j f_j r_jk (u_j log lambda_k - lambda_k) to 0 "
         "gives lambda_k = sum_j f_j r_jk u_j / N_k.",
@@ -406,12 +442,9 @@ _POISSON_M_ITEMS = (("weights", POISSON_WEIGHTS_MISTAKES), ("rates", POISSON_RAT
 
 
 def _learner_pair(fn, inputs, what, names):
-    """Call the learner's function once (on copies of the inputs) and insist on a tuple (or list) of two items."""
-    got = call_learner(fn, {name: _copy(value) for name, value in inputs.items()}, what)
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        kind = kind_of(got) + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-        raise AssertionError(f"{what} should return a tuple {names}, got {kind}: end with `return {names[1:-1]}`")
-    return got
+    """Call the learner's function once (on copies of the inputs) and insist on a tuple (or list) of the two
+    items ``names``."""
+    return learner_tuple(fn, {name: _copy(value) for name, value in inputs.items()}, what, names)
 
 
 @graded
@@ -423,7 +456,7 @@ def check_poisson_m_step(fn, counts, frequencies, resp, parts=("weights", "rates
     """
     inputs = dict(counts=np.array(counts), frequencies=np.array(frequencies), resp=np.array(resp, dtype=float))
     what = "poisson_m_step(...)"
-    got = _learner_pair(fn, inputs, what, "(weights, rates)")
+    got = _learner_pair(fn, inputs, what, ("weights", "rates"))
     expected = reference_poisson_m_step(**inputs)
     for j, (name, mistakes) in enumerate(_POISSON_M_ITEMS):
         if name in parts:
@@ -452,7 +485,7 @@ POISSON_M_STEP_INPUTS = {
 
 def _weights_sum_to_one(fn):
     inputs = POISSON_M_STEP_INPUTS["hasselblad"]
-    weights, _ = _learner_pair(fn, inputs, "poisson_m_step(...)", "(weights, rates)")
+    weights, _ = _learner_pair(fn, inputs, "poisson_m_step(...)", ("weights", "rates"))
     arr = as_real_array(weights)
     if arr is None:
         raise AssertionError(f"the weights should be a NumPy array of numbers, got {kind_of(weights)}")
@@ -538,32 +571,38 @@ def _rule_no_inverse(mean, cov, missing, seen):
 
 EXPECTED_X_MISTAKES = (
     Mistake(
+        "mean_imputation",
         "The missing entries were filled with the mean mu_m (mean imputation), whatever the row's seen "
         "entries say. Given x_o, the missing part is N(mu_m + S_mo S_oo^-1 (x_o - mu_o), ...): a long "
         "eruption predicts a long wait, through the covariance.",
         lambda X, mean, cov: _fill(X, mean, cov, _rule_mean),
     ),
     Mistake(
+        "zero_imputation",
         "The missing entries were filled with 0 (as np.nan_to_num does). E-step: replace each by its "
         "conditional mean mu_m + S_mo S_oo^-1 (x_o - mu_o).",
         lambda X, mean, cov: _fill(X, mean, cov, _rule_zero),
     ),
     Mistake(
+        "regression_reversed",
         "The regression runs the wrong way: it used S_mm^-1 S_mo (x_o - mu_o). To predict the missing "
         "part from the seen part, divide by the covariance of what is SEEN: S_mo S_oo^-1 (x_o - mu_o).",
         lambda X, mean, cov: _fill(X, mean, cov, _rule_reversed),
     ),
     Mistake(
+        "correction_sign_flipped",
         "The sign of the correction is wrong: mu_m - S_mo S_oo^-1 (x_o - mu_o). A positive covariance "
         "means a seen value above its mean predicts a missing value above ITS mean: mu_m + ... .",
         lambda X, mean, cov: _fill(X, mean, cov, _rule_sign),
     ),
     Mistake(
+        "seen_values_not_centred",
         "The seen values were not centred: it used mu_m + S_mo S_oo^-1 x_o. The prediction moves with "
         "how far x_o is from its mean: mu_m + S_mo S_oo^-1 (x_o - mu_o).",
         lambda X, mean, cov: _fill(X, mean, cov, _rule_uncentred),
     ),
     Mistake(
+        "inverse_covariance_missing",
         "S_oo^-1 is missing: it used mu_m + S_mo (x_o - mu_o). The regression coefficient is the "
         "covariance divided by the variance of the seen part: S_mo S_oo^-1 (a solve, not a product alone).",
         lambda X, mean, cov: _fill(X, mean, cov, _rule_no_inverse),
@@ -572,9 +611,11 @@ EXPECTED_X_MISTAKES = (
 
 EXPECTED_X_MISTAKES = _quiet(EXPECTED_X_MISTAKES)
 
-STILL_NAN_EXPLANATION = (
+#: Named by the checks themselves (NaN matches nothing).
+STILL_NAN = Misconception(
+    "missing_entries_left_nan",
     "expected_x still holds NaN where entries are missing. The E-step replaces each missing entry by "
-    "its conditional mean given the seen ones, mu_m + S_mo S_oo^-1 (x_o - mu_o), so expected_x has no NaN."
+    "its conditional mean given the seen ones, mu_m + S_mo S_oo^-1 (x_o - mu_o), so expected_x has no NaN.",
 )
 
 
@@ -594,33 +635,42 @@ def _corrections(X, mean, cov, marginal=False):
     return out
 
 
-def _expected_xx_mistakes(X, mean, cov, centre):
-    """The second-moment mistakes, built on ``centre`` (the learner's own expected_x, or the reference's)."""
-    return _quiet((
-        Mistake(
-            "The conditional covariance is missing: this is E[x_i] E[x_i]^T, the outer product of the "
-            "completed row, as if the filled-in values were known exactly. But E[x_m x_m^T | x_o] = "
-            "E[x_m] E[x_m]^T + Cov(x_m | x_o): add C_i = S_mm - S_mo S_oo^-1 S_om in the missing block. "
-            "Without it, the M-step's covariance comes out too small (the classic under-estimate of "
-            "filling in and forgetting the uncertainty).",
-            lambda **kw: _outer(centre),
-        ),
-        Mistake(
-            "It added the MARGINAL covariance S_mm in the missing block instead of the CONDITIONAL one, "
-            "C_i = S_mm - S_mo S_oo^-1 S_om. Once x_o is seen, x_m is less uncertain than S_mm says.",
-            lambda **kw: _outer(centre) + _corrections(X, mean, cov, marginal=True),
-        ),
-        Mistake(
-            "The conditional covariance was subtracted instead of added: E[x x^T] = E[x] E[x]^T + Cov(x), "
-            "and a covariance only adds (Var(x) = E[x^2] - E[x]^2 >= 0).",
-            lambda **kw: _outer(centre) - _corrections(X, mean, cov),
-        ),
-        Mistake(
-            "This is only the conditional covariance C_i (0 for complete rows): the second moment is "
-            "E[x_i] E[x_i]^T + C_i, the outer product of the completed row plus C_i in its missing block.",
-            lambda **kw: _corrections(X, mean, cov),
-        ),
-    ))
+#: The second-moment mistakes, built on ``centre``: the expected_x they are taken around (the learner's own,
+#: or em_lib's); :func:`_around` puts it in.
+EXPECTED_XX_MISTAKES = _quiet((
+    Mistake(
+        "conditional_covariance_missing",
+        "The conditional covariance is missing: this is E[x_i] E[x_i]^T, the outer product of the "
+        "completed row, as if the filled-in values were known exactly. But E[x_m x_m^T | x_o] = "
+        "E[x_m] E[x_m]^T + Cov(x_m | x_o): add C_i = S_mm - S_mo S_oo^-1 S_om in the missing block. "
+        "Without it, the M-step's covariance comes out too small (the classic under-estimate of "
+        "filling in and forgetting the uncertainty).",
+        lambda X, mean, cov, centre: _outer(centre),
+    ),
+    Mistake(
+        "marginal_covariance_added",
+        "It added the MARGINAL covariance S_mm in the missing block instead of the CONDITIONAL one, "
+        "C_i = S_mm - S_mo S_oo^-1 S_om. Once x_o is seen, x_m is less uncertain than S_mm says.",
+        lambda X, mean, cov, centre: _outer(centre) + _corrections(X, mean, cov, marginal=True),
+    ),
+    Mistake(
+        "conditional_covariance_subtracted",
+        "The conditional covariance was subtracted instead of added: E[x x^T] = E[x] E[x]^T + Cov(x), "
+        "and a covariance only adds (Var(x) = E[x^2] - E[x]^2 >= 0).",
+        lambda X, mean, cov, centre: _outer(centre) - _corrections(X, mean, cov),
+    ),
+    Mistake(
+        "only_conditional_covariance",
+        "This is only the conditional covariance C_i (0 for complete rows): the second moment is "
+        "E[x_i] E[x_i]^T + C_i, the outer product of the completed row plus C_i in its missing block.",
+        lambda X, mean, cov, centre: _corrections(X, mean, cov),
+    ),
+))
+
+
+def _around(mistakes, centre):
+    """``mistakes`` (whose answers take a ``centre``) with ``centre`` put in."""
+    return tuple(m.with_answer(functools.partial(m.answer, centre=centre)) for m in mistakes)
 
 
 def _missing_inputs(X, mean, cov):
@@ -653,14 +703,14 @@ def _check_expected_xx(got, expected, inputs, what):
         )
     if own is None or close(own, expected[0]):
         check(lambda **kw: got[1], inputs, lambda **kw: expected[1],
-              _expected_xx_mistakes(X, inputs["mean"], inputs["cov"], expected[0]), what=f"expected_xx of {what}")
+              _around(EXPECTED_XX_MISTAKES, expected[0]), what=f"expected_xx of {what}")
         return
     if close(got[1], expected[1]):
         return
     with np.errstate(all="ignore"):                # a first moment far out: its square overflows, a wrong answer
         around_own = _outer(own) + _corrections(X, inputs["mean"], inputs["cov"])
     check(lambda **kw: got[1], inputs, lambda **kw: around_own,
-          _expected_xx_mistakes(X, inputs["mean"], inputs["cov"], own),
+          _around(EXPECTED_XX_MISTAKES, own),
           what=f"expected_xx of {what} (around the expected_x it returned)")
 
 
@@ -673,12 +723,12 @@ def check_gaussian_missing_e_step(fn, X, mean, cov, parts=("expected_x", "expect
     """
     inputs = _missing_inputs(X, mean, cov)
     what = _missing_what(X)
-    got = _learner_pair(fn, inputs, what, "(expected_x, expected_xx)")
+    got = _learner_pair(fn, inputs, what, ("expected_x", "expected_xx"))
     expected = reference_missing_e_step(**inputs)
     if "expected_x" in parts:
         arr = as_real_array(got[0])
         if arr is not None and arr.shape == expected[0].shape and np.isnan(arr).any():
-            raise AssertionError(f"{what} is not right. {STILL_NAN_EXPLANATION}")
+            raise STILL_NAN.found(what)
         check(lambda **kw: got[0], inputs, lambda **kw: expected[0], EXPECTED_X_MISTAKES,
               what=f"expected_x of {what}")
     if "expected_xx" in parts:
@@ -692,7 +742,7 @@ def _seen_entries_kept(fn, inputs, what):
     """Shapes (n, d) and (n, d, d); seen entries unchanged, no NaN left; complete rows give (x, x x^T)."""
     X = inputs["X"]
     n, d = X.shape
-    got = _learner_pair(fn, inputs, what, "(expected_x, expected_xx)")
+    got = _learner_pair(fn, inputs, what, ("expected_x", "expected_xx"))
     ex, exx = as_real_array(got[0]), as_real_array(got[1])
     if ex is None or ex.shape != (n, d):
         raise AssertionError(f"{what}: expected_x should be an array of shape (n, d) = ({n}, {d}), got "
@@ -704,7 +754,7 @@ def _seen_entries_kept(fn, inputs, what):
                              + (f"shape {exx.shape}" if exx is not None else kind_of(got[1])) + hint)
     seen = ~np.isnan(X)
     if np.isnan(ex).any():
-        raise AssertionError(f"{what} is not right. {STILL_NAN_EXPLANATION}")
+        raise STILL_NAN.found(what)
     if not np.allclose(ex[seen], X[seen], rtol=1e-12, atol=0.0):
         i, j = (int(v) for v in np.argwhere(seen & ~np.isclose(ex, np.nan_to_num(X), rtol=1e-12, atol=0.0))[0])
         raise AssertionError(
@@ -790,15 +840,18 @@ def _second_moment(expected_x, expected_xx):
 
 MISSING_MEAN_MISTAKES = _quiet((
     Mistake(
+        "mean_sum_not_divided",
         "This is the sum of the rows, not yet divided by n: mu = (1/n) sum_i E[x_i].",
         lambda expected_x, expected_xx: _f(expected_x).sum(axis=0),
     ),
     Mistake(
+        "mean_over_wrong_axis",
         "It averaged over the wrong axis: one number per ROW (shape (n,)) instead of one per coordinate "
         "(shape (d,)). mu = expected_x.mean(axis=0).",
         lambda expected_x, expected_xx: _f(expected_x).mean(axis=1),
     ),
     Mistake(
+        "mean_divided_by_n_minus_1",
         "The sum was divided by n - 1. Setting the derivative of the expected complete-data log-likelihood "
         "to 0 gives mu = (1/n) sum_i E[x_i].",
         lambda expected_x, expected_xx: _f(expected_x).sum(axis=0) / (np.shape(expected_x)[0] - 1),
@@ -806,61 +859,73 @@ MISSING_MEAN_MISTAKES = _quiet((
 ))
 
 
-def _cov_mistakes(mean):
-    """The covariance mistakes around ``mean`` (the learner's own, or the reference's)."""
-    def centred_filled(expected_x, expected_xx):
-        c = _f(expected_x) - mean
-        return c.T @ c / np.shape(expected_x)[0]
+def _centred_filled(expected_x, centre):
+    """The covariance of the completed rows alone, around ``centre``, divisor n."""
+    c = _f(expected_x) - centre
+    return c.T @ c / np.shape(expected_x)[0]
 
-    def moment(expected_x, expected_xx):
-        return _second_moment(expected_x, expected_xx)
 
-    n_of = lambda expected_x: np.shape(expected_x)[0]  # noqa: E731
-    return _quiet((
-        Mistake(
-            "It is the covariance of the completed rows expected_x alone: expected_xx was not used. The "
-            "filled-in values are predictions, less spread than the values they stand for; the M-step "
-            "needs the expected second moments, Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T, whose "
-            "conditional covariances put that spread back. Without them the covariance is too small.",
-            centred_filled,
-        ),
-        Mistake(
-            "It is the covariance of the completed rows with divisor n - 1 (np.cov's default), and "
-            "expected_xx was not used: Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T.",
-            lambda expected_x, expected_xx: (centred_filled(expected_x, expected_xx)
-                                             * n_of(expected_x) / (n_of(expected_x) - 1)),
-        ),
-        Mistake(
-            "This is the second moment (1/n) sum_i E[x_i x_i^T], not yet centred: subtract mu mu^T.",
-            moment,
-        ),
-        Mistake(
-            "mu mu^T is the OUTER product np.outer(mu, mu), a (d, d) matrix; mu**2 (or mu * mu) subtracts "
-            "mu_k^2 from every entry of column k.",
-            lambda expected_x, expected_xx: moment(expected_x, expected_xx) - mean**2,
-        ),
-        Mistake(
-            "The divisor is n - 1 (a 'sample covariance' correction). The maximiser of the expected "
-            "complete-data log-likelihood divides by n: Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T.",
-            lambda expected_x, expected_xx: (moment(expected_x, expected_xx) - np.outer(mean, mean))
-            * n_of(expected_x) / (n_of(expected_x) - 1),
-        ),
-        Mistake(
-            "The sums were not divided by n: Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T.",
-            lambda expected_x, expected_xx: _f(expected_xx).sum(axis=0) - n_of(expected_x) * np.outer(mean, mean),
-        ),
-        Mistake(
-            "Only the variances are there: the off-diagonal covariances were set to 0. The M-step "
-            "estimates the full matrix, and the covariance is what lets the seen value of a row predict "
-            "its missing one.",
-            lambda expected_x, expected_xx: np.diag(np.diag(moment(expected_x, expected_xx) - np.outer(mean, mean))),
-        ),
-        Mistake(
-            "This is only the average conditional covariance, (1/n) sum_i (E[x_i x_i^T] - E[x_i] E[x_i]^T): "
-            "the spread of the completed rows around mu is missing. Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T.",
-            lambda expected_x, expected_xx: (_f(expected_xx) - _outer(expected_x)).mean(axis=0),
-        ),
-    ))
+def _n_over_n_minus_1(expected_x):
+    n = np.shape(expected_x)[0]
+    return n / (n - 1)
+
+
+#: The covariance mistakes around ``centre``: the mean they are taken around (the learner's own, or em_lib's);
+#: :func:`_around` puts it in.
+COV_MISTAKES = _quiet((
+    Mistake(
+        "covariance_of_filled_rows",
+        "It is the covariance of the completed rows expected_x alone: expected_xx was not used. The "
+        "filled-in values are predictions, less spread than the values they stand for; the M-step "
+        "needs the expected second moments, Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T, whose "
+        "conditional covariances put that spread back. Without them the covariance is too small.",
+        lambda expected_x, expected_xx, centre: _centred_filled(expected_x, centre),
+    ),
+    Mistake(
+        "np_cov_of_filled_rows",
+        "It is the covariance of the completed rows with divisor n - 1 (np.cov's default), and "
+        "expected_xx was not used: Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T.",
+        lambda expected_x, expected_xx, centre: _centred_filled(expected_x, centre) * _n_over_n_minus_1(expected_x),
+    ),
+    Mistake(
+        "second_moment_not_centred",
+        "This is the second moment (1/n) sum_i E[x_i x_i^T], not yet centred: subtract mu mu^T.",
+        lambda expected_x, expected_xx, centre: _second_moment(expected_x, expected_xx),
+    ),
+    Mistake(
+        "mean_squared_not_outer",
+        "mu mu^T is the OUTER product np.outer(mu, mu), a (d, d) matrix; mu**2 (or mu * mu) subtracts "
+        "mu_k^2 from every entry of column k.",
+        lambda expected_x, expected_xx, centre: _second_moment(expected_x, expected_xx) - centre**2,
+    ),
+    Mistake(
+        "covariance_divided_by_n_minus_1",
+        "The divisor is n - 1 (a 'sample covariance' correction). The maximiser of the expected "
+        "complete-data log-likelihood divides by n: Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T.",
+        lambda expected_x, expected_xx, centre: (_second_moment(expected_x, expected_xx) - np.outer(centre, centre))
+        * _n_over_n_minus_1(expected_x),
+    ),
+    Mistake(
+        "covariance_sums_not_divided",
+        "The sums were not divided by n: Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T.",
+        lambda expected_x, expected_xx, centre: (_f(expected_xx).sum(axis=0)
+                                                 - np.shape(expected_x)[0] * np.outer(centre, centre)),
+    ),
+    Mistake(
+        "off_diagonal_dropped",
+        "Only the variances are there: the off-diagonal covariances were set to 0. The M-step "
+        "estimates the full matrix, and the covariance is what lets the seen value of a row predict "
+        "its missing one.",
+        lambda expected_x, expected_xx, centre: np.diag(np.diag(_second_moment(expected_x, expected_xx)
+                                                                - np.outer(centre, centre))),
+    ),
+    Mistake(
+        "only_average_conditional_covariance",
+        "This is only the average conditional covariance, (1/n) sum_i (E[x_i x_i^T] - E[x_i] E[x_i]^T): "
+        "the spread of the completed rows around mu is missing. Sigma = (1/n) sum_i E[x_i x_i^T] - mu mu^T.",
+        lambda expected_x, expected_xx, centre: (_f(expected_xx) - _outer(expected_x)).mean(axis=0),
+    ),
+))
 
 
 def _learner_mean(got, d):
@@ -879,7 +944,7 @@ def check_gaussian_missing_m_step(fn, expected_x, expected_xx, parts=("mean", "c
     """
     inputs = dict(expected_x=np.array(expected_x, dtype=float), expected_xx=np.array(expected_xx, dtype=float))
     what = "gaussian_missing_m_step(...)"
-    got = _learner_pair(fn, inputs, what, "(mean, cov)")
+    got = _learner_pair(fn, inputs, what, ("mean", "cov"))
     expected = reference_missing_m_step(**inputs)
     if "mean" in parts:
         check(lambda **kw: got[0], inputs, lambda **kw: expected[0], MISSING_MEAN_MISTAKES,
@@ -888,12 +953,12 @@ def check_gaussian_missing_m_step(fn, expected_x, expected_xx, parts=("mean", "c
         d = inputs["expected_x"].shape[1]
         own = _learner_mean(got, d)
         if own is None or close(own, expected[0]) or close(got[1], expected[1]):
-            check(lambda **kw: got[1], inputs, lambda **kw: expected[1], _cov_mistakes(expected[0]),
+            check(lambda **kw: got[1], inputs, lambda **kw: expected[1], _around(COV_MISTAKES, expected[0]),
                   what=f"the cov matrix returned by {what}")
         else:
             with np.errstate(all="ignore"):        # a mean far out (1e154): its square overflows, a wrong answer
                 around_own = _second_moment(**inputs) - np.outer(own, own)
-            check(lambda **kw: got[1], inputs, lambda **kw: around_own, _cov_mistakes(own),
+            check(lambda **kw: got[1], inputs, lambda **kw: around_own, _around(COV_MISTAKES, own),
                   what=f"the cov matrix returned by {what} (around the mean it returned)")
     if tuple(parts) == ("mean", "cov"):
         return f"{what}: correct"
@@ -917,7 +982,7 @@ MISSING_M_STEP_INPUTS = {
 def _returns_mean_and_symmetric_cov(fn):
     inputs = MISSING_M_STEP_INPUTS["old faithful"]
     what = "gaussian_missing_m_step(...)"
-    mean, cov = _learner_pair(fn, inputs, what, "(mean, cov)")
+    mean, cov = _learner_pair(fn, inputs, what, ("mean", "cov"))
     d = inputs["expected_x"].shape[1]
     m, c = as_real_array(mean), as_real_array(cov)
     if m is None or m.shape != (d,):

@@ -13,9 +13,9 @@ answer is matched against the mistakes that produce NaN in the same places.
 import numpy as np
 
 from ..bound import elbo, jensen_gap
-from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import log_joint
 from .core import Mistake, as_real_array, call_learner, check, close, kind_of, run_self_check, shape_of
+from .likelihood import EXAMPLE_X, heights_model  # notebook 01's, read by notebook 02 as feedback.EXAMPLE_X
 
 # --------------------------------------------------------------------------
 # Inputs of the visible checks (the notebook uses the same ones).
@@ -26,9 +26,6 @@ STARS = np.array([0.0034, 0.0238])
 #: The lecture's Q for that person: 0.2 male, 0.8 female.
 LECTURE_Q = np.array([0.2, 0.8])
 
-#: Five people's heights in cm: the lecture's 1.90 m and 1.55 m people and three more.
-EXAMPLE_X = np.array([190.0, 155.0, 170.0, 162.5, 181.0])
-
 
 def example_q():
     """(5, 2) Q for EXAMPLE_X: the lecture's 0.9/0.1 and 0.2/0.8 rows, a uniform row, two guesses."""
@@ -38,11 +35,6 @@ def example_q():
 def one_hot_q():
     """(5, 2) one-hot Q for EXAMPLE_X: each person assigned to one group for sure (zeros in q)."""
     return np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
-
-
-def heights_model():
-    """Copies of the true heights parameters ``(weights, means, variances)``."""
-    return tuple(a.copy() for a in HEIGHTS_TRUE)
 
 
 # --------------------------------------------------------------------------
@@ -70,7 +62,7 @@ def _check(fn, kwargs, reference, mistakes, what):
             except Exception:
                 continue
             if _nan_pattern_matches(as_float, wrong):
-                raise AssertionError(f"{what} is not right. {mistake.explanation}")
+                raise mistake.found(what)
     with np.errstate(invalid="ignore"):
         return check(lambda **_: got, kwargs, reference, mistakes, what)
 
@@ -93,40 +85,47 @@ def _average_of_log(values, q):
 
 JENSEN_GAP_MISTAKES = (
     Mistake(
+        "gap_sign_flipped",
         "The sign is flipped: this is the average of the logs minus the log of the average, which "
         "is never positive. Because log is concave, log(sum_k q_k v_k) >= sum_k q_k log v_k: the gap "
         "is the log of the average MINUS the average of the logs (the curve minus the chord).",
         lambda values, q: float(_average_of_log(values, q) - _log_of_average(values, q)),
     ),
     Mistake(
+        "q_ignored",
         "The weights q are ignored: both averages are plain means over k. Jensen's inequality "
         "averages with the weights q_k (the lecture's 0.2 and 0.8): log(sum_k q_k v_k) - "
         "sum_k q_k log v_k.",
         lambda values, q: float(np.log(np.mean(values)) - np.mean(np.log(values))),
     ),
     Mistake(
+        "chord_not_weighted",
         "The chord point is not weighted: the second term is the plain mean of the log v_k, not "
         "sum_k q_k log v_k. The chord point and the curve point sit at the same place along the "
         "axis (the lecture's 0.2/0.8 of the way), so both terms use the weights q_k.",
         lambda values, q: float(_log_of_average(values, q) - np.mean(np.log(values))),
     ),
     Mistake(
+        "curve_not_weighted",
         "The curve point is not weighted: the first term is the log of the plain mean of the v_k, "
         "not log(sum_k q_k v_k). The curve point and the chord point sit at the same place along "
         "the axis (the lecture's 0.2/0.8 of the way), so both terms use the weights q_k.",
         lambda values, q: float(np.log(np.mean(values)) - _average_of_log(values, q)),
     ),
     Mistake(
+        "log_missing_in_chord",
         "The log of the values is missing in the second term: it subtracts sum_k q_k v_k, not "
         "sum_k q_k log v_k. The chord joins the points (v_k, log v_k), so it averages the LOGS.",
         lambda values, q: float(_log_of_average(values, q) - np.dot(q, values)),
     ),
     Mistake(
+        "log_missing_on_curve",
         "The log is missing in the first term: it uses sum_k q_k v_k, not log(sum_k q_k v_k). "
         "The curve point is the log OF the average of the values.",
         lambda values, q: float(np.dot(q, values) - _average_of_log(values, q)),
     ),
     Mistake(
+        "weights_and_values_swapped",
         "The weights and the values are swapped: it averages the q_k with weights v_k. The v_k are "
         "the points on the horizontal axis, the q_k how much each counts.",
         lambda values, q: float(np.log(np.dot(values, q)) - np.dot(values, np.log(q))),
@@ -208,11 +207,6 @@ def _elbo_inputs(x, q, weights, means, variances):
     }
 
 
-def _naive_log_q(q):
-    with np.errstate(divide="ignore"):
-        return np.log(q)
-
-
 def _expected_log_joint(x, q, weights, means, variances):
     """sum_ik q_ik log p(x_i, k), with 0 * (-inf) taken as 0."""
     lj = log_joint(x, weights, means, variances)
@@ -232,12 +226,14 @@ def _naive_elbo(x, q, weights, means, variances):
 
 ELBO_MISTAKES = (
     Mistake(
+        "entropy_missing",
         "The entropy term is missing: it returns only sum_i sum_k q_ik log p(x_i, z_i = k). The bound "
         "has log(p(x_i, z_i = k) / Q_i(k)) inside, so subtract q_ik log q_ik as well "
         "(the '/ Q_i' that was multiplied in does not go away).",
         _expected_log_joint,
     ),
     Mistake(
+        "zero_log_zero_not_handled",
         "0 log 0 is not handled: where q_ik = 0, q_ik * log q_ik evaluates to 0 * (-inf) = NaN in "
         "floating point. Its limit is 0 (q log q -> 0 as q -> 0), and a component that Q gives no "
         "weight contributes nothing to the expectation: compute q log q only where q > 0, e.g. "
@@ -245,6 +241,7 @@ ELBO_MISTAKES = (
         _naive_elbo,
     ),
     Mistake(
+        "entropy_sign_flipped",
         "The sign of the entropy is flipped: it adds q_ik log q_ik instead of subtracting it. "
         "log(p / Q) = log p - log Q, so the bound is sum q (log p - log q): the entropy "
         "-sum q log q >= 0 is ADDED.",
@@ -252,29 +249,34 @@ ELBO_MISTAKES = (
         - float(_entropies(q).sum()),
     ),
     Mistake(
+        "log_q_not_weighted_by_q",
         "log q_ik is not weighted by q_ik: it subtracts sum_i sum_k log q_ik. Both terms are an "
         "expectation under Q_i: sum_k Q_i(k) (log p(x_i, k) - log Q_i(k)).",
         lambda x, q, weights, means, variances: _expected_log_joint(x, q, weights, means, variances)
         - float(np.sum(np.where(q > 0, np.log(np.where(q > 0, q, 1.0)), 0.0))),
     ),
     Mistake(
+        "entropy_averaged_not_summed",
         "The entropy is averaged over the samples instead of summed: the bound has one term per "
         "sample i, sum_i sum_k q_ik (log p(x_i, k) - log q_ik), so sum the entropies of all the Q_i.",
         lambda x, q, weights, means, variances: _expected_log_joint(x, q, weights, means, variances)
         + float(_entropies(q).mean()),
     ),
     Mistake(
+        "log_joint_weighted_uniformly",
         "The log p(x_i, z_i = k) terms are weighted uniformly, not by q_ik: it uses "
         "(1/K) sum_k log p(x_i, k). The expectation is under Q_i, whatever the Q_i is.",
         lambda x, q, weights, means, variances: float(log_joint(x, weights, means, variances).mean(axis=1).sum())
         + float(_entropies(q).sum()),
     ),
     Mistake(
+        "bound_averaged_over_samples",
         "It is the mean over samples. The bound, like the log-likelihood it bounds, is a SUM over "
         "the samples i.",
         lambda x, q, weights, means, variances: elbo(x, q, weights, means, variances) / np.size(x),
     ),
     Mistake(
+        "log_likelihood_not_bound",
         "It returns the log-likelihood l(theta) itself (the log outside the sum over k), which does "
         "not depend on q. The bound has the log INSIDE: sum_k q_ik log(p(x_i, k) / q_ik).",
         lambda x, q, weights, means, variances: float(

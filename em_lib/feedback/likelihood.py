@@ -91,6 +91,7 @@ def _safe_log(a):
 
 LOG_JOINT_MISTAKES = (
     Mistake(
+        "conditional_not_joint",
         "It returns log N(x_i; mu_k, sigma_k^2) = log p(x_i | z_i = k), the CONDITIONAL density: "
         "the mixing weights are forgotten. The joint is p(x_i, z_i = k) = p(z_i = k) p(x_i | z_i = k) "
         "= pi_k N(x_i; mu_k, sigma_k^2), so add log(weights) to every row. "
@@ -98,56 +99,66 @@ LOG_JOINT_MISTAKES = (
         lambda x, weights, means, variances: _log_normal(x, means, variances),
     ),
     Mistake(
+        "weights_not_logged",
         "The weights are added as pi_k instead of log pi_k. In log space the product "
         "pi_k * N(...) becomes the sum log pi_k + log N(...): take the log of the weights too.",
         lambda x, weights, means, variances: weights + _log_normal(x, means, variances),
     ),
     Mistake(
+        "weights_times_log_density",
         "The weights multiply the log density (pi_k * log N). The joint is the product "
         "pi_k * N(...); its log is log pi_k + log N(...), a sum, not pi_k times the log.",
         lambda x, weights, means, variances: weights * _log_normal(x, means, variances),
     ),
     Mistake(
+        "standard_deviation_for_variance",
         "The standard deviation is used where the variance belongs: the parameters are variances "
         "sigma_k^2, so log N = -1/2 log(2 pi sigma_k^2) - (x - mu_k)^2 / (2 sigma_k^2) uses "
         "`variances` directly, with no square root.",
         lambda x, weights, means, variances: np.log(weights) + _log_normal(x, means, np.sqrt(variances)),
     ),
     Mistake(
+        "variances_squared",
         "The variances are used as if they were standard deviations (so they end up squared). "
         "If you called scipy.stats.norm, its `scale` is the standard deviation: pass "
         "np.sqrt(variances), or write the formula with `variances` directly.",
         lambda x, weights, means, variances: np.log(weights) + _log_normal(x, means, variances**2),
     ),
     Mistake(
+        "normalising_constant_missing",
         "The normalising constant of the Gaussian is missing: log N(x; mu, sigma^2) = "
         "-1/2 log(2 pi sigma^2) - (x - mu)^2 / (2 sigma^2). Without the first term the densities "
         "of components with different variances are not comparable.",
         lambda x, weights, means, variances: np.log(weights) - 0.5 * (np.asarray(x, float)[:, None] - means) ** 2 / variances,
     ),
     Mistake(
+        "half_missing_in_exponent",
         "The square in the exponent lost its 1/2: log N(x; mu, sigma^2) = -1/2 log(2 pi sigma^2) "
         "- (x - mu)^2 / (2 sigma^2).",
         lambda x, weights, means, variances: np.log(weights) - 0.5 * (LOG_2PI + np.log(variances))
         - (np.asarray(x, float)[:, None] - means) ** 2 / variances,
     ),
     Mistake(
+        "density_not_log",
         "It returns the density pi_k N(x_i; mu_k, sigma_k^2) itself, not its log. "
         "log_joint must return log p(x_i, z_i = k).",
         lambda x, weights, means, variances: _density(x, weights, means, variances),
     ),
     Mistake(
+        "log_of_underflowed_density",
         "It computes the density pi_k N(...) first and takes the log afterwards. The density of a "
         "far-tail point underflows to 0 and log(0) = -inf. Write the log density directly: "
         "log pi_k - 1/2 log(2 pi sigma_k^2) - (x_i - mu_k)^2 / (2 sigma_k^2) (section 'Log-sum-exp').",
         lambda x, weights, means, variances: _safe_log(_density(x, weights, means, variances)),
     ),
     Mistake(
+        "log_joint_transposed",
         "The result is transposed: it has shape (K, n), one row per component. The contract is "
         "(n, K): row i is sample x_i, column k is component k (use x[:, None] against means[None, :]).",
         lambda x, weights, means, variances: log_joint(x, weights, means, variances).T,
     ),
 )
+LOG_JOINT_TRANSPOSED = LOG_JOINT_MISTAKES[-1]
 
 
 def _log_joint_values(fn, x, weights, means, variances, what=None):
@@ -175,7 +186,7 @@ def _log_joint_shape(fn, x, weights, means, variances, what=None):
     shape = shape_of(got)  # None for a ragged list: no shape at all
     if shape != expected:
         if shape == expected[::-1]:
-            raise AssertionError(f"{what} is not right. {LOG_JOINT_MISTAKES[-1].explanation}")
+            raise LOG_JOINT_TRANSPOSED.found(what)
         raise AssertionError(
             f"{what} is not right: "
             + describe_difference(got, np.zeros(expected), "the result")
@@ -224,6 +235,7 @@ def _shift_not_added_back(x, weights, means, variances):
 
 LOG_LIKELIHOOD_MISTAKES = (
     Mistake(
+        "sum_of_logs",
         "It is the sum of the logs, sum_i sum_k log p(x_i, z_i = k), not the log of the sum. "
         "The hidden z is summed out INSIDE the log: l(theta) = sum_i log sum_k p(x_i, z_i = k). "
         "The log of a sum is not a sum of logs; that is exactly why this likelihood is hard "
@@ -231,6 +243,7 @@ LOG_LIKELIHOOD_MISTAKES = (
         lambda x, weights, means, variances: float(log_joint(x, weights, means, variances).sum()),
     ),
     Mistake(
+        "sum_of_densities_underflows",
         "The sum of densities underflows: a far-tail point has p(x_i, z_i = k) = 0.0 in floating "
         "point for every k, and log(0) = -inf. Work in log space with log-sum-exp: subtract the "
         "row maximum m_i of log p(x_i, z_i = k) before exp, and add it back after the log "
@@ -238,11 +251,13 @@ LOG_LIKELIHOOD_MISTAKES = (
         _naive_log_likelihood,
     ),
     Mistake(
+        "weights_forgotten_in_sum",
         "The mixing weights are forgotten: it sums N(x_i; mu_k, sigma_k^2) over k instead of "
         "pi_k N(x_i; mu_k, sigma_k^2). Sum the JOINT p(x_i, z_i = k) over k, i.e. log_joint.",
         lambda x, weights, means, variances: float(logsumexp_rows(_log_normal(x, means, variances)).sum()),
     ),
     Mistake(
+        "weights_counted_twice",
         "The weights are counted twice: log_joint already contains log pi_k, so sum exp(log_joint) "
         "over k as it is, without multiplying by the weights again.",
         lambda x, weights, means, variances: float(
@@ -250,22 +265,26 @@ LOG_LIKELIHOOD_MISTAKES = (
         ),
     ),
     Mistake(
+        "logsumexp_shift_not_added_back",
         "In log-sum-exp the shift is not added back: log sum_k exp(a_ik) = m_i + log sum_k "
         "exp(a_ik - m_i). After the log, add the maximum m_i of each row again.",
         _shift_not_added_back,
     ),
     Mistake(
+        "max_instead_of_logsumexp",
         "It keeps only the largest term, sum_i max_k log p(x_i, z_i = k): that assigns each person "
         "to one group for sure. The likelihood sums over ALL values of the hidden z, so use "
         "log-sum-exp over k, not the maximum.",
         lambda x, weights, means, variances: float(log_joint(x, weights, means, variances).max(axis=1).sum()),
     ),
     Mistake(
+        "mean_over_samples_not_sum",
         "It is the MEAN over samples. The samples are independent, so the likelihood is a product "
         "over i and its log a SUM over i: l(theta) = sum_i log p(x_i).",
         lambda x, weights, means, variances: float(logsumexp_rows(log_joint(x, weights, means, variances)).mean()),
     ),
     Mistake(
+        "one_number_per_sample",
         "It returns one number per sample, log p(x_i). The log-likelihood is their sum over i, a "
         "single float.",
         lambda x, weights, means, variances: logsumexp_rows(log_joint(x, weights, means, variances)),

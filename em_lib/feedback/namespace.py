@@ -13,7 +13,7 @@ learner's functions to fix first.
 
 from contextlib import contextmanager
 
-from .core import placed
+from .core import placed, reworded
 
 _MISSING = object()
 
@@ -79,7 +79,8 @@ def blame(check, fn_name, namespace, **functions):
         # wrong even with em_lib's helpers: name the function's own mistake, found on right helpers
         if str(second) == str(first):
             raise first
-        raise AssertionError(
+        raise reworded(  # a MistakeFound keeps its mistake id
+            second,
             f"{second} (With em_lib's {helpers} in place of yours, that is; with your own {helpers} the "
             f"answer differs again, so check {helpers} too: see {own} self-check.)"
         ) from None

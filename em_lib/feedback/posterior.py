@@ -18,7 +18,7 @@ import numpy as np
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import log_joint, logsumexp_rows
 from ..mixture1d import posterior as reference_posterior
-from .core import Mistake, as_real_array, call_learner, check, close, graded, kind_of, run_self_check
+from .core import Misconception, Mistake, as_real_array, call_learner, check, close, graded, kind_of, run_self_check
 
 
 def _joint(x, weights, means, variances):
@@ -80,54 +80,64 @@ def _prior(x, weights, means, variances):
 
 POSTERIOR_MISTAKES = (
     Mistake(
+        "joint_not_normalised",
         "It returns the joint p(x_i, z_i = k) itself: the rows are not normalised. Equality in Jensen "
         "only says Q_i(k) is PROPORTIONAL to p(x_i, k); divide each row by its sum over k "
         "(which is p(x_i)) so that Q_i is a distribution.",
         _not_normalised,
     ),
     Mistake(
+        "posterior_still_in_log_space",
         "It returns log p(z_i = k | x_i): the normalisation is right, but the result is still in "
         "log space. Take np.exp of it at the end.",
         _log_posterior,
     ),
     Mistake(
+        "normalised_over_samples",
         "It normalises over the samples (axis 0) instead of over the components (axis 1): each "
         "COLUMN sums to 1. Q_i is a distribution over the hidden variable of sample i, so each "
         "ROW must sum to 1: divide by the sum over k, with keepdims=True or [:, None].",
         _over_samples,
     ),
     Mistake(
+        "normalised_over_all_entries",
         "It divides by the total over ALL samples and components, so the whole array sums to 1. "
         "Each sample has its own Q_i: divide each ROW by its own sum over k (axis=1, keepdims=True).",
         _over_everything,
     ),
     Mistake(
+        "mixing_weights_missing",
         "The mixing weights are missing: it normalises the component densities N(x_i; mu_k, "
         "sigma_k^2), i.e. p(x_i | z_i = k), not the joint. The joint is pi_k * N(...): "
         "in log space, add np.log(weights) before normalising.",
         _weights_forgotten,
     ),
     Mistake(
+        "variances_used_as_standard_deviations",
         "The variances are used as if they were standard deviations (sigma where sigma^2 belongs, "
         "or the reverse). The parameters are variances: "
         "log N(x; mu, v) = -0.5*log(2*pi*v) - (x - mu)**2 / (2*v).",
         _variances_as_standard_deviations,
     ),
     Mistake(
+        "square_root_of_variances",
         "It uses the standard deviation sqrt(variances) in the place of the variance. The "
         "parameters are already variances: log N(x; mu, v) = -0.5*log(2*pi*v) - (x - mu)**2 / (2*v).",
         _square_root_of_variances,
     ),
     Mistake(
+        "posterior_transposed",
         "It has shape (K, n): transposed. Rows are samples i, columns components k, so the "
         "answer has shape (n, K), like log_joint.",
         _transposed,
     ),
     Mistake(
+        "uniform_rows",
         "Every row is the uniform distribution 1/K: the data and the parameters were not used.",
         _uniform,
     ),
     Mistake(
+        "prior_not_posterior",
         "Every row equals the mixing weights: that is the prior p(z = k), before seeing x_i. "
         "The posterior multiplies the prior by the density of x_i under each component, then normalises.",
         _prior,
@@ -135,6 +145,7 @@ POSTERIOR_MISTAKES = (
 )
 
 HARD_ASSIGNMENT = Mistake(
+    "hard_assignment",
     "It is a hard assignment: every row is one-hot, 1 for the most probable component and 0 "
     "for the others, as in k-means. Equality in Jensen needs Q_i(k) = p(z_i = k | x_i) itself, "
     "a probability between 0 and 1 (the lecture's 1.90 m person is 0.9 male, 0.1 female): "
@@ -149,11 +160,13 @@ HARD_ASSIGNMENT = Mistake(
 #: narrower), and the first of them in the list would be named for it.
 POSTERIOR_MISTAKES = POSTERIOR_MISTAKES + (HARD_ASSIGNMENT,)
 
-UNDERFLOW_EXPLANATION = (
+#: Named by the checks themselves, on an answer with NaN where em_lib's is finite.
+UNDERFLOW = Misconception(
+    "posterior_underflows_to_nan",
     "It gives NaN for points far from every component. There the densities exp(log p) "
     "underflow to exactly 0.0, and 0/0 is NaN. Normalise in log space: subtract the "
     "row's log-sum-exp from the log joint (subtract the largest entry of each row before "
-    "exponentiating, as in notebook 01), and only then take np.exp."
+    "exponentiating, as in notebook 01), and only then take np.exp.",
 )
 
 #: The heights model of the course (component 0 male, 1 female), in cm.
@@ -205,10 +218,10 @@ def check_against_reference(fn, inputs, reference, mistakes, what):
         return check(wrapped, inputs, reference, mistakes, what=what)
     except AssertionError as exc:
         if "answer" in box and _has_nan(box["answer"]) and not _has_nan(reference(**inputs)):
-            raise AssertionError(f"{what} is not right. {UNDERFLOW_EXPLANATION}") from None
+            raise UNDERFLOW.found(what) from None
         one_hot = "answer" in box and _is_hard_assignment(box["answer"], inputs)
         if one_hot and not close(box["answer"], reference(**inputs)):   # wrong, not only one-hot
-            raise AssertionError(f"{what} is not right. {HARD_ASSIGNMENT.explanation}") from None
+            raise HARD_ASSIGNMENT.found(what) from None
         raise exc from None
 
 
@@ -237,7 +250,7 @@ def rows_sum_to_one(fn, inputs, what):
     with np.errstate(all="ignore"):  # inf - inf is NaN, as it should be here; huge rows overflow to inf
         sums = arr.sum(axis=1)
     if np.isnan(sums).any():
-        raise AssertionError(f"{what} is not right. {UNDERFLOW_EXPLANATION}")
+        raise UNDERFLOW.found(what)
     if (arr < 0).any():
         raise AssertionError(f"{what} has negative entries, but probabilities are >= 0")
     if not np.allclose(sums, 1.0, rtol=0, atol=1e-9):

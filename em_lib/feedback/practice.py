@@ -22,7 +22,7 @@ import numpy as np
 from .. import datasets as _datasets
 from ..mixture_nd import kmeans_step as reference_kmeans_step
 from ..mixture_nd import n_gmm_params as reference_n_gmm_params
-from .core import Mistake, as_real_array, changed_in_place, check, graded, run_self_check
+from .core import Misconception, Mistake, as_real_array, changed_in_place, check, graded, run_self_check
 
 # --------------------------------------------------------------------------
 # n_gmm_params
@@ -31,37 +31,44 @@ from .core import Mistake, as_real_array, changed_in_place, check, graded, run_s
 
 N_PARAMS_MISTAKES = (
     Mistake(
+        "k_free_weights",
         "It counts K free weights. The weights must add up to 1, so once K - 1 of them are "
         "chosen the last one is fixed: only K - 1 are free.",
         lambda K, d: K + K * d + K * d * (d + 1) // 2,
     ),
     Mistake(
+        "full_square_covariance",
         "It counts d * d entries per covariance. A covariance matrix is symmetric "
         "(Sigma[a, b] = Sigma[b, a]), so only the d(d+1)/2 entries on and above the diagonal are free.",
         lambda K, d: (K - 1) + K * d + K * d * d,
     ),
     Mistake(
+        "diagonal_covariance_only",
         "It counts only the d variances of each covariance (a diagonal covariance). The mixture of "
         "this notebook has full covariances: d variances and d(d-1)/2 covariances, d(d+1)/2 in all.",
         lambda K, d: (K - 1) + K * d + K * d,
     ),
     Mistake(
+        "one_shared_covariance",
         "It counts one covariance shared by all components. Each of the K components has its own "
         "covariance, K d(d+1)/2 numbers.",
         lambda K, d: (K - 1) + K * d + d * (d + 1) // 2,
     ),
     Mistake(
+        "covariances_left_out",
         "It leaves out the covariances: each component also has a d x d covariance with "
         "d(d+1)/2 free entries.",
         lambda K, d: (K - 1) + K * d,
     ),
     Mistake(
+        "variances_left_out",
         "It counts only the d(d-1)/2 covariances above the diagonal: the d variances on the "
         "diagonal of each covariance matrix are free parameters too, d(d+1)/2 entries in all "
         "(on and above the diagonal).",
         lambda K, d: (K - 1) + K * d + K * d * (d - 1) // 2,
     ),
     Mistake(
+        "mixing_weights_left_out",
         "It leaves out the mixing weights: K - 1 of them are free parameters too.",
         lambda K, d: K * d + K * d * (d + 1) // 2,
     ),
@@ -168,50 +175,66 @@ def _swapped_outputs(X, centres):
     return new, labels
 
 
-EMPTY_CENTRE_NAN = (
+#: Named by ``check_kmeans_step`` itself, before the comparison (NaN matches nothing).
+EMPTY_CENTRE_NAN = Misconception(
+    "empty_centre_nan",
     "A new centre is NaN: the mean of no points (0/0), for a centre that received no point. "
-    "By the contract such a centre stays where it was."
+    "By the contract such a centre stays where it was.",
+)
+#: Named by ``check_kmeans_step`` itself, when the learner's function updated ``centres`` in place.
+CENTRES_CHANGED_IN_PLACE = Misconception(
+    "centres_changed_in_place",
+    "kmeans_step changed the centres array it was given (an in-place update); "
+    "build the new centres in a new array, e.g. centres.copy()",
 )
 
 KMEANS_MISTAKES = (
     Mistake(
+        "farthest_centre",
         "Each point went to its FARTHEST centre (argmax). The hard E-step gives each point to the "
         "nearest centre: np.argmin of the distances over the centres.",
         _farthest,
     ),
     Mistake(
+        "centres_not_moved",
         "The labels are right but the centres did not move: the M-step is missing. Each new centre "
         "is the mean of the points labelled with it.",
         _centres_not_moved,
     ),
     Mistake(
+        "empty_centre_moved_to_zero",
         "A centre that received no point was moved to 0. By the contract it stays where it was.",
         _empty_gives_zero,
     ),
     Mistake(
+        "centres_are_sums",
         "The new centres are the SUMS of their points, not their means: divide by how many points "
         "each centre received.",
         _sums,
     ),
     Mistake(
+        "manhattan_distance",
         "The labels come from the Manhattan distance sum_j |x_j - c_j|. k-means uses the squared "
         "Euclidean distance: it is what is left of log N(x; c, sigma^2 I) when all the Gaussians "
         "share one spherical covariance.",
         _manhattan,
     ),
     Mistake(
+        "soft_assignment",
         "The centres were moved with soft weights (a softmax of minus the distances), which is EM "
         "with spherical unit-variance Gaussians. k-means is the HARD version: each point counts "
         "fully (weight 1) for its nearest centre and not at all (0) for the others.",
         _soft,
     ),
     Mistake(
+        "ties_to_higher_index",
         "A point exactly as far from two centres went to the HIGHER index (a loop with <= keeps "
         "the last nearest centre). The contract breaks ties to the lower index, as np.argmin "
         "does: use np.argmin, or a strict < in a loop.",
         _ties_to_the_higher_index,
     ),
     Mistake(
+        "outputs_swapped",
         "The two results came back in the wrong order: return (labels, new_centres).",
         _swapped_outputs,
     ),
@@ -230,16 +253,11 @@ def check_kmeans_step(fn, X, centres):
     def guarded(X, centres):
         result = fn(X=X, centres=centres)
         if changed_in_place(fn, "centres", centres, given):
-            raise AssertionError(
-                "kmeans_step changed the centres array it was given (an in-place update); "
-                "build the new centres in a new array, e.g. centres.copy()"
-            )
+            raise CENTRES_CHANGED_IN_PLACE.named_in(CENTRES_CHANGED_IN_PLACE.explanation)
         if isinstance(result, (tuple, list)) and len(result) == 2:
             new = as_real_array(result[1])
             if new is not None and new.ndim == 2 and np.isnan(new).any():
-                raise AssertionError(
-                    f"{what} is not right. {EMPTY_CENTRE_NAN}"
-                )
+                raise EMPTY_CENTRE_NAN.found(what)
         return result
 
     guarded.__name__ = getattr(fn, "__name__", "kmeans_step")

@@ -16,6 +16,7 @@ Each exercise has ``self_check_<fn>(fn)`` (the visible self-check cell) and
 ``check_<fn>(fn, **inputs)`` (one graded check).
 """
 
+import functools
 import sys
 
 import numpy as np
@@ -28,7 +29,20 @@ from ..mixture1d import m_step as reference_m_step
 from ..mixture1d import posterior as reference_posterior
 from ..bound import elbo, entropy
 from ..bound import em_iteration as reference_em_iteration
-from .core import Mistake, as_real_array, call_learner, check, close, graded, kind_of, run_self_check
+from .core import (
+    Misconception,
+    Mistake,
+    as_real_array,
+    call_learner,
+    check,
+    close,
+    graded,
+    kind_of,
+    learner_tuple,
+    not_a_tuple,
+    reworded,
+    run_self_check,
+)
 from .namespace import blame, using_reference
 
 # --------------------------------------------------------------------------
@@ -51,41 +65,45 @@ def _scatter(x, resp, centre):
     return (resp * (np.asarray(x, dtype=float)[:, None] - centre) ** 2).sum(axis=0)
 
 
-_WRONG_AXIS = (
+_WRONG_AXIS = Misconception(
+    "resp_summed_over_wrong_axis",
     "resp was summed over the wrong axis: the result has one entry per SAMPLE (shape (n,)) instead "
-    "of one per component (shape (K,)). N_k = sum over i of gamma_ik is resp.sum(axis=0)."
+    "of one per component (shape (K,)). N_k = sum over i of gamma_ik is resp.sum(axis=0).",
 )
 
 WEIGHTS_MISTAKES = (
     Mistake(
+        "weights_left_equal",
         "The weights were left equal (1/K). The M-step updates them too: pi_k = N_k / n, the share "
         "of the responsibility that component k takes (derived with a Lagrange multiplier).",
         lambda x, resp: np.full(np.shape(resp)[1], 1.0 / np.shape(resp)[1]),
     ),
     Mistake(
+        "counts_not_weights",
         "These are the counts N_k = sum_i gamma_ik, not the weights: divide by n so that the weights sum to 1.",
         _counts,
     ),
-    Mistake(_WRONG_AXIS, lambda x, resp: np.asarray(resp, dtype=float).sum(axis=1) / np.shape(resp)[0]),
-    Mistake(_WRONG_AXIS, lambda x, resp: np.asarray(resp, dtype=float).mean(axis=1)),
+    _WRONG_AXIS.with_answer(lambda x, resp: np.asarray(resp, dtype=float).sum(axis=1) / np.shape(resp)[0]),
+    _WRONG_AXIS.with_answer(lambda x, resp: np.asarray(resp, dtype=float).mean(axis=1)),
 )
 
 MEANS_MISTAKES = (
     Mistake(
+        "mean_divided_by_n_not_n_k",
         "The weighted sum was divided by n instead of N_k = sum_i gamma_ik. Each mean is a weighted "
         "AVERAGE: mu_k = sum_i gamma_ik x_i / N_k, so divide by the total weight of component k.",
         lambda x, resp: np.asarray(resp, dtype=float).T @ np.asarray(x, dtype=float) / np.shape(resp)[0],
     ),
     Mistake(
+        "means_ignore_responsibilities",
         "Every component got the plain mean of all the data: the responsibilities were not used as "
         "weights. mu_k = sum_i gamma_ik x_i / N_k.",
         lambda x, resp: np.full(np.shape(resp)[1], np.mean(x)),
     ),
+    _WRONG_AXIS.with_answer(lambda x, resp: np.asarray(x, dtype=float),
+                            " (Here each 'mean' came out as the sample x_i itself.)"),
     Mistake(
-        _WRONG_AXIS + " (Here each 'mean' came out as the sample x_i itself.)",
-        lambda x, resp: np.asarray(x, dtype=float),
-    ),
-    Mistake(
+        "weighted_sums_not_divided",
         "These are the weighted sums sum_i gamma_ik x_i, not yet divided by N_k.",
         lambda x, resp: np.asarray(resp, dtype=float).T @ np.asarray(x, dtype=float),
     ),
@@ -93,32 +111,36 @@ MEANS_MISTAKES = (
 
 VARIANCES_MISTAKES = (
     Mistake(
+        "variance_divided_by_n_not_n_k",
         "The weighted sum of squares was divided by n instead of N_k = sum_i gamma_ik: "
         "sigma_k^2 = sum_i gamma_ik (x_i - mu_k)^2 / N_k.",
         lambda x, resp: _scatter(x, resp, _means(x, resp)) / np.shape(resp)[0],
     ),
     Mistake(
+        "variance_around_data_mean",
         "The variance was taken around the mean of all the data, not around the NEW weighted mean "
         "mu_k of component k: compute the new means first, then sum_i gamma_ik (x_i - mu_k)^2 / N_k.",
         lambda x, resp: _scatter(x, resp, np.mean(x)) / _counts(x, resp),
     ),
     Mistake(
+        "standard_deviations_returned",
         "These are standard deviations (square roots): return the variances sigma_k^2 themselves, "
         "which is what every function of the course takes and returns.",
         lambda x, resp: np.sqrt(_scatter(x, resp, _means(x, resp)) / _counts(x, resp)),
     ),
     Mistake(
+        "variance_divided_by_n_k_minus_1",
         "The sum was divided by N_k - 1 (a 'sample variance' correction). Setting the derivative of "
         "the bound to zero gives exactly sum_i gamma_ik (x_i - mu_k)^2 / N_k, with no correction.",
         lambda x, resp: _scatter(x, resp, _means(x, resp)) / (_counts(x, resp) - 1.0),
     ),
     Mistake(
+        "mean_square_not_centred",
         "This is the weighted mean of x_i^2, the second moment, without subtracting mu_k^2: "
         "sigma_k^2 = sum_i gamma_ik x_i^2 / N_k - mu_k^2 = sum_i gamma_ik (x_i - mu_k)^2 / N_k.",
         lambda x, resp: _scatter(x, resp, 0.0) / _counts(x, resp),
     ),
-    Mistake(
-        _WRONG_AXIS,
+    _WRONG_AXIS.with_answer(
         lambda x, resp: (np.asarray(resp, dtype=float) * (np.asarray(x, dtype=float)[:, None] - _means(x, resp)) ** 2).sum(axis=1),
     ),
 )
@@ -126,39 +148,35 @@ VARIANCES_MISTAKES = (
 #: The variance mistakes written around a given centre (the learner's own means), for
 #: ``_check_variances`` when those means differ from em_lib's.
 _VARIANCES_AROUND = (
-    Mistake(VARIANCES_MISTAKES[0].explanation,
-            lambda x, resp, centre: _scatter(x, resp, centre) / np.shape(resp)[0]),
-    Mistake(VARIANCES_MISTAKES[2].explanation,
-            lambda x, resp, centre: np.sqrt(_scatter(x, resp, centre) / _counts(x, resp))),
-    Mistake(VARIANCES_MISTAKES[3].explanation,
-            lambda x, resp, centre: _scatter(x, resp, centre) / (_counts(x, resp) - 1.0)),
+    VARIANCES_MISTAKES[0].with_answer(lambda x, resp, centre: _scatter(x, resp, centre) / np.shape(resp)[0]),
+    VARIANCES_MISTAKES[2].with_answer(lambda x, resp, centre: np.sqrt(_scatter(x, resp, centre) / _counts(x, resp))),
+    VARIANCES_MISTAKES[3].with_answer(lambda x, resp, centre: _scatter(x, resp, centre) / (_counts(x, resp) - 1.0)),
 )
 
 _ITEMS = (("weights", WEIGHTS_MISTAKES), ("means", MEANS_MISTAKES), ("variances", VARIANCES_MISTAKES))
 
 
 def _learner_m_step(fn, inputs):
-    """Call the learner's m_step once and insist on a tuple of three arrays of shape (K,)."""
-    got = call_learner(fn, inputs, "m_step(...)")
-    if not isinstance(got, (tuple, list)) or len(got) != 3:
-        kind = kind_of(got) + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-        raise AssertionError(
-            f"m_step(...) should return a tuple (weights, means, variances), got {kind}: "
-            "end with `return weights, means, variances`"
-        )
-    return got
+    """Call the learner's m_step once and insist on a tuple (weights, means, variances)."""
+    return learner_tuple(fn, inputs, "m_step(...)", ("weights", "means", "variances"))
+
+
+_AROUND_OLD_MEANS = (
+    "The variances are measured around the OLD means, the ones the responsibilities were computed "
+    "from{where}, not around the new means (4.4) this M-step has just found. Eq. (4.5) uses the new mu_k: "
+    "the best mu_k does not depend on the variance, so compute the means first and measure the spread "
+    "around them."
+)
+#: Named when a check knows the means ``resp`` was computed from (``computed_at``): its words show them.
+VARIANCE_AROUND_OLD_MEANS = Misconception("variance_around_old_means", _AROUND_OLD_MEANS.format(where=""))
 
 
 def _around_old_means(computed_at):
     """The mistake of measuring the variances around the means ``resp`` was computed from."""
     old = np.asarray(computed_at[1], dtype=float)
-    return Mistake(
-        "The variances are measured around the OLD means, the ones the responsibilities were computed "
-        f"from ({', '.join(f'{m:g}' for m in old)}), not around the new means (4.4) this M-step has just "
-        "found. Eq. (4.5) uses the new mu_k: the best mu_k does not depend on the variance, so compute the "
-        "means first and measure the spread around them.",
-        lambda x, resp: _scatter(x, resp, old) / _counts(x, resp),
-    )
+    where = f" ({', '.join(f'{m:g}' for m in old)})"
+    return Mistake(VARIANCE_AROUND_OLD_MEANS.id, _AROUND_OLD_MEANS.format(where=where),
+                   lambda x, resp: _scatter(x, resp, old) / _counts(x, resp))
 
 
 @graded
@@ -212,9 +230,7 @@ def _check_variances(got, expected, inputs, what, extra=()):
         around_own = _scatter(x, resp, means) / counts
     if close(got[2], expected[2]):
         return
-    mistakes = tuple(
-        Mistake(m.explanation, lambda m=m, **kw: m.answer(**kw, centre=means)) for m in _VARIANCES_AROUND
-    )
+    mistakes = tuple(m.with_answer(functools.partial(m.answer, centre=means)) for m in _VARIANCES_AROUND)
     check(lambda **kw: got[2], inputs, lambda **kw: around_own, mistakes + VARIANCES_MISTAKES + extra,
           what=what + " (around the means it returned)")
 
@@ -244,9 +260,12 @@ def _weights_sum_to_one(fn):
         raise AssertionError(f"the weights should be a NumPy array, got {kind_of(weights)}")
     with np.errstate(all="ignore"):
         total = float(np.sum(array))
-    K = M_STEP_INPUTS["heights"]["resp"].shape[1]
+    n, K = M_STEP_INPUTS["heights"]["resp"].shape
     if array.shape != (K,):
-        raise AssertionError(f"the weights should have shape (K,) = ({K},), got {array.shape}. {_WRONG_AXIS}")
+        message = f"the weights should have shape (K,) = ({K},), got {array.shape}"
+        if array.shape == (n,):   # one weight per sample
+            raise _WRONG_AXIS.named_in(f"{message}. {_WRONG_AXIS.explanation}")
+        raise AssertionError(message)
     if not abs(total - 1.0) < 1e-9:
         raise AssertionError(
             f"the weights sum to {total:.6g}, not 1: pi_k = N_k / n, and sum_k N_k = n because each "
@@ -299,6 +318,7 @@ def _without_entropy(x, weights, means, variances):
 
 CHAIN_MISTAKES = (
     Mistake(
+        "bound_at_new_responsibilities",
         "The third number is the bound at the NEW responsibilities, L(Q^(t+1), theta^(t+1)), which equals "
         "l(theta^(t+1)) (the bound touches at the posterior). The middle link of (4.6) keeps Q^(t) fixed: "
         "evaluate the bound with the responsibilities of the E-step you started from and the parameters "
@@ -306,44 +326,46 @@ CHAIN_MISTAKES = (
         _chain_with(2, lambda x, theta, resp, new, chain: chain[3]),
     ),
     Mistake(
+        "bound_without_entropy",
         "The bounds leave out the entropy of Q: sum_i sum_k gamma_ik log p(x_i, z_i = k) is Li Hang's Q "
         "function Q(theta, theta^(t)), and the bound is L(Q, theta) = Q(theta, theta^(t)) + sum_i H(Q_i) "
         "(eq. 4.2). Without it the first two numbers are not equal.",
         _without_entropy,
     ),
     Mistake(
+        "last_log_likelihood_at_old_parameters",
         "The last number is the log-likelihood of the OLD parameters: l(theta^(t)) again. Record "
         "l(theta^(t+1)), at the parameters the M-step returned.",
         _chain_with(3, lambda x, theta, resp, new, chain: chain[0]),
     ),
     Mistake(
+        "third_bound_at_old_parameters",
         "The third number is the bound at the OLD parameters, L(Q^(t), theta^(t)), the second number again. "
         "The M-step's link compares it with L(Q^(t), theta^(t+1)), at the parameters the M-step returned.",
         _chain_with(2, lambda x, theta, resp, new, chain: chain[1]),
     ),
     Mistake(
+        "chain_per_sample",
         "The numbers are per sample (divided by n). The chain holds the log-likelihood and the bound "
         "themselves, sums over all the samples.",
         lambda x, weights, means, variances: _chain_parts(x, weights, means, variances)[2] / np.size(x),
     ),
     Mistake(
+        "chain_reversed",
         "The chain is in the reverse order. The contract is [l(theta^(t)), L(Q^(t), theta^(t)), "
         "L(Q^(t), theta^(t+1)), l(theta^(t+1))]: it climbs from left to right.",
         lambda x, weights, means, variances: _chain_parts(x, weights, means, variances)[2][::-1],
     ),
 )
 
+#: Named by ``check_em_iteration_order`` too, when the first two numbers are that mistake's.
+BOUND_WITHOUT_ENTROPY = CHAIN_MISTAKES[1]
+
 
 def _learner_iteration(fn, inputs):
     """Call the learner's em_iteration once and insist on (weights, means, variances, chain)."""
-    got = call_learner(fn, inputs, "em_iteration(...)")
-    if not isinstance(got, (tuple, list)) or len(got) != 4:
-        kind = kind_of(got) + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-        raise AssertionError(
-            f"em_iteration(...) should return a tuple (weights, means, variances, chain), got {kind}: end with "
-            "`return weights, means, variances, chain`, chain the four numbers of (4.6)"
-        )
-    return got
+    return learner_tuple(fn, inputs, "em_iteration(...)", ("weights", "means", "variances", "chain"),
+                         ", chain the four numbers of (4.6)")
 
 
 @graded
@@ -381,20 +403,26 @@ def check_em_iteration_order(fn, **inputs):
         )
     l_old, bound_old, bound_new, l_new = chain
     with np.errstate(over="ignore", invalid="ignore"):   # numbers near the float limit still compare
-        _check_chain_order(l_old, bound_old, bound_new, l_new)
+        _check_chain_order(l_old, bound_old, bound_new, l_new, without_entropy=_without_entropy(**inputs))
     return "em_iteration(...): l(theta_t) = L(Q_t, theta_t) <= L(Q_t, theta_t+1) <= l(theta_t+1)"
 
 
-def _check_chain_order(l_old, bound_old, bound_new, l_new):
-    """Raise the AssertionError that names the first link of (4.6) out of order."""
+def _check_chain_order(l_old, bound_old, bound_new, l_new, without_entropy=None):
+    """Raise the AssertionError that names the first link of (4.6) out of order.
+
+    ``without_entropy`` is the chain of the mistake that leaves the entropy out of the bounds, on
+    the same inputs: when the first two numbers are that chain's, the message names the mistake.
+    """
     scale = 1e-9 * max(1.0, abs(l_old), abs(l_new))
     if not abs(l_old - bound_old) <= scale:
-        raise AssertionError(
+        message = (
             f"the chain's first two numbers differ ({l_old:.6f} and {bound_old:.6f}): with Q^(t) the "
             "posterior at theta^(t) the bound touches l there, L(Q^(t), theta^(t)) = l(theta^(t)). Check that "
-            "the second number uses the responsibilities of the E-step at theta^(t) and those same parameters. "
-            "A common cause: " + CHAIN_MISTAKES[1].explanation
+            "the second number uses the responsibilities of the E-step at theta^(t) and those same parameters."
         )
+        if without_entropy is not None and close([l_old, bound_old], without_entropy[:2]):
+            raise BOUND_WITHOUT_ENTROPY.named_in(f"{message} {BOUND_WITHOUT_ENTROPY.explanation}")
+        raise AssertionError(message)
     if not bound_old <= bound_new + scale:
         raise AssertionError(
             f"the bound goes down from {bound_old:.6f} to {bound_new:.6f}: the M-step maximises "
@@ -483,69 +511,75 @@ def _uniform_resp(x, K):
 
 FIT_EM_MISTAKES = (
     Mistake(
+        "history_recorded_before_m_step",
         "The log-likelihood history is off by one iteration: each entry was recorded BEFORE the M-step, "
         "so entry t is l(theta) at the start of iteration t. The contract records l(theta) AFTER "
         "iteration t, i.e. after the M-step has produced the new parameters.",
         lambda **kw: _loop(**kw, record="before"),
     ),
     Mistake(
+        "history_includes_start",
         "The history has n_iter + 1 entries: it includes the log-likelihood of the starting parameters. "
         "Record one entry per iteration, l(theta) after that iteration's M-step.",
         _with_start,
     ),
     Mistake(
+        "only_final_log_likelihood",
         "Only the final log-likelihood was returned. The fourth item is the whole history: an array "
         "with one entry per iteration (append inside the loop).",
         _only_last,
     ),
     Mistake(
+        "two_entries_per_iteration",
         "The history has two entries per iteration. Record one: l(theta) after the M-step.",
         lambda **kw: _loop(**kw, record="both"),
     ),
     Mistake(
+        "history_holds_bound",
         "The history holds the lower bound L(Q, theta_new), not the log-likelihood l(theta_new). "
         "They differ, because the Q of the E-step was computed at the OLD parameters; record "
         "em_lib.log_likelihood(x, weights, means, variances) at the new parameters.",
         lambda **kw: _loop(**kw, record="bound"),
     ),
     Mistake(
+        "parameters_not_fed_back",
         "The new parameters are not fed back: every iteration runs its E-step at the STARTING "
         "parameters, so all iterations give the same answer. Assign the M-step's result back to "
         "weights, means, variances so that the next E-step uses them.",
         lambda **kw: _loop(**kw, feed_back=False),
     ),
     Mistake(
+        "e_and_m_swapped",
         "E and M are swapped: the loop starts with an M-step on responsibilities that did not come "
         "from the starting parameters (here uniform 1/K), so the start is ignored. Each iteration is "
         "an E-step at the current parameters, THEN an M-step on those responsibilities.",
         lambda **kw: _loop(**kw, first_resp=_uniform_resp),
     ),
     Mistake(
+        "loop_variances_around_old_means",
         "The variances were computed around the OLD means (those before this M-step). The M-step "
         "computes the new means first, then the variances around them.",
         lambda **kw: _loop(**kw, variance_around_old_mean=True),
     ),
     Mistake(
+        "n_iter_minus_1_iterations",
         "It ran n_iter - 1 iterations (an off-by-one in the loop range): use `for t in range(n_iter)`.",
         lambda **kw: _loop(**kw, iterations=kw["n_iter"] - 1),
     ),
     Mistake(
+        "n_iter_plus_1_iterations",
         "It ran n_iter + 1 iterations (an off-by-one in the loop range): use `for t in range(n_iter)`.",
         lambda **kw: _loop(**kw, iterations=kw["n_iter"] + 1),
     ),
 )
 
 
+_FIT_EM_ITEMS = ("weights", "means", "variances", "log_likelihoods")
+
+
 def _learner_fit_em(fn, inputs):
     """Call the learner's fit_em once and insist on a tuple of four items."""
-    got = call_learner(fn, inputs, "fit_em(...)")
-    if not isinstance(got, (tuple, list)) or len(got) != 4:
-        kind = kind_of(got) + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-        raise AssertionError(
-            "fit_em(...) should return a tuple (weights, means, variances, log_likelihoods), got "
-            f"{kind}: end with `return weights, means, variances, log_likelihoods`"
-        )
-    return got
+    return learner_tuple(fn, inputs, "fit_em(...)", _FIT_EM_ITEMS)
 
 
 def _select(result, parts):
@@ -582,6 +616,15 @@ def _naming_unwritten_helpers(fn):
     return wrapped
 
 
+_STOPPED_AFTER = (
+    "It stopped {when}. A stopping rule (notebook 05) has no place here: the contract runs exactly "
+    "n_iter iterations, `for t in range(n_iter)`, with no break."
+)
+#: Named when the history is shorter than n_iter and the answer is em_lib.fit_em's after that many
+#: iterations: its words say how many.
+STOPPED_EARLY = Misconception("stopped_early", _STOPPED_AFTER.format(when="before n_iter iterations"))
+
+
 def _stopped_early(result, inputs, parts):
     """The mistake of a loop that stopped after T < n_iter iterations (a stopping rule), when T is known."""
     try:
@@ -593,9 +636,9 @@ def _stopped_early(result, inputs, parts):
         return ()
     return (
         Mistake(
-            f"It stopped after {T} of the n_iter = {n_iter} iterations: the answer is em_lib.fit_em's after "
-            f"{T} iterations. A stopping rule (notebook 05) has no place here: the contract runs exactly "
-            "n_iter iterations, `for t in range(n_iter)`, with no break.",
+            STOPPED_EARLY.id,
+            _STOPPED_AFTER.format(when=f"after {T} of the n_iter = {n_iter} iterations: the answer is "
+                                       f"em_lib.fit_em's after {T} iterations"),
             lambda **kw: _select(reference_fit_em(**{**kw, "n_iter": T}), parts),
         ),
     )
@@ -612,7 +655,7 @@ def check_fit_em(fn, parts=("parameters", "history"), **inputs):
     result = _learner_fit_em(_naming_unwritten_helpers(fn), inputs)
     got = _select(result, parts)
     mistakes = tuple(
-        Mistake(m.explanation, lambda m=m, **kw: _select(m.answer(**kw), parts)) for m in FIT_EM_MISTAKES
+        m.with_answer(lambda m=m, **kw: _select(m.answer(**kw), parts)) for m in FIT_EM_MISTAKES
     ) + _stopped_early(result, inputs, parts)
     what = "fit_em(...)" if len(parts) == 2 else f"the {' and '.join(parts)} returned by fit_em(...)"
     try:
@@ -622,7 +665,7 @@ def check_fit_em(fn, parts=("parameters", "history"), **inputs):
         if "parameters" in parts and len(parts) == 1 and message.startswith(f"{what} is not right"):
             # "the parameters ... are", not "is"
             message = f"{what} are not right" + message[len(f"{what} is not right"):]
-        raise AssertionError(message) from None
+        raise reworded(exc, message) from None
     return "fit_em(...): correct" if len(parts) == 2 else f"fit_em(...): {' and '.join(parts)} correct"
 
 
@@ -672,18 +715,16 @@ def _history(fn, inputs):
 def _history_of(got, inputs):
     """The history in the answer ``got`` of fit_em, as a float array of shape (n_iter,); else what is wrong."""
     n_iter = inputs["n_iter"]
-    if not isinstance(got, (tuple, list)) or len(got) != 4:
-        raise AssertionError(
-            "fit_em(...) should return a tuple (weights, means, variances, log_likelihoods), got "
-            f"{kind_of(got)}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-        )
+    message = not_a_tuple("fit_em(...)", got, _FIT_EM_ITEMS)
+    if message is not None:
+        raise AssertionError(message)
     history = as_real_array(got[3])
     if history is None:
         raise AssertionError(f"log_likelihoods should be numbers, got {kind_of(got[3])}")
     if history.shape != (n_iter,):
         for mistake in FIT_EM_MISTAKES[1:4]:
             if close(got, mistake.answer(**inputs)):
-                raise AssertionError(f"fit_em(...) is not right. {mistake.explanation}")
+                raise mistake.found("fit_em(...)")
         raise AssertionError(
             f"log_likelihoods should have one entry per iteration, shape ({n_iter},), got shape {history.shape}"
         )
@@ -753,7 +794,7 @@ def _name_the_history_mistake(got, inputs):
         except Exception:
             continue
         if close(history, wrong):
-            raise AssertionError(f"the history returned by fit_em(...) is not right. {mistake.explanation}") from None
+            raise mistake.found("the history returned by fit_em(...)") from None
 
 
 def _never_decreases(fn, inputs):
