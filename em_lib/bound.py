@@ -12,23 +12,32 @@ Shapes: ``q`` is (n, K), like ``resp``; the rest as in :mod:`em_lib.mixture1d`.
 
 import numpy as np
 
-from ._checks import as_float_array, check_distribution_rows, check_finite, check_probability_vector
+from ._checks import (
+    as_float_array,
+    check_distribution_rows,
+    check_distributions,
+    check_jensen_values,
+    check_probability_vector,
+)
 from .mixture1d import e_step, log_joint, log_likelihood, logsumexp_rows, m_step
 
 
 def jensen_gap(values, q):
-    r"""Float :math:`\log\sum_k q_k v_k - \sum_k q_k \log v_k \ge 0` (notebook 02, eq. 2.2).
+    r"""Jensen's gap :math:`\log\sum_k q_k v_k - \sum_k q_k \log v_k \ge 0` (notebook 02, eq. 2.2).
 
-    ``values`` (K,) are positive numbers (the lecture's "stars"), ``q`` (K,) a
-    distribution over them. The gap is 0 exactly when the values with
-    :math:`q_k > 0` are all equal.
+    Parameters
+    ----------
+    values : array_like, shape (K,)
+        Positive numbers :math:`v_k` (the lecture's "stars").
+    q : array_like, shape (K,)
+        A distribution over them.
+
+    Returns
+    -------
+    float
+        The gap; 0 exactly when the values with :math:`q_k > 0` are all equal.
     """
-    values = as_float_array(values, "values")
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D array, got shape {values.shape}")
-    check_finite(values, "values")
-    if (values <= 0).any():
-        raise ValueError(f"values must be strictly positive (log is taken), got {float(values.min())!r}")
+    values = check_jensen_values(values)
     q = check_probability_vector(q, "q")
     if q.shape != values.shape:
         raise ValueError(f"q must have the same shape as values {values.shape}, got {q.shape}")
@@ -48,32 +57,43 @@ def _q_log_q(q):
     return out
 
 
-def _rows(q, name):
-    """A (K,) distribution or an (n, K) array of them, checked like ``q`` everywhere else."""
-    q = as_float_array(q, name)
-    if q.ndim not in (1, 2) or q.size == 0:
-        raise ValueError(f"{name} must be a distribution of shape (K,) or rows of them, shape (n, K), got shape {q.shape}")
-    rows = np.atleast_2d(q)
-    check_distribution_rows(rows, rows.shape[0], rows.shape[1], name)
-    return q
-
-
 def entropy(q):
-    r"""Entropies :math:`H(Q_i) = -\sum_k Q_i(k)\log Q_i(k)`, with 0 log 0 = 0.
+    r"""Entropies :math:`H(Q_i) = -\sum_k Q_i(k)\log Q_i(k)`, with 0 log 0 = 0 (notebook 02, eq. 2.6).
 
-    ``q`` is one distribution (K,), giving a float, or rows of them (n, K), giving (n,).
+    Parameters
+    ----------
+    q : array_like, shape (K,) or (n, K)
+        One distribution, or rows of them.
+
+    Returns
+    -------
+    float or ndarray, shape (n,)
+        The entropy of each distribution.
     """
-    q = _rows(q, "q")
+    q = check_distributions(q, "q")
     return 0.0 - _q_log_q(q).sum(axis=-1)  # 0.0 - x: a one-hot row gives 0.0, not -0.0
 
 
 def expected_complete_log_likelihood(x, q, weights, means, variances):
-    r"""Float :math:`\sum_i\sum_k Q_i(k)\log p(x_i, z_i = k)`: Li Hang's Q function.
+    r"""The expected complete-data log-likelihood :math:`\sum_i\sum_k Q_i(k)\log p(x_i, z_i = k)`: Li Hang's Q function.
 
     With ``q`` the posterior at :math:`\theta^{(t)}` this is
     :math:`Q(\theta, \theta^{(t)})` of 统计学习方法 ch. 9; ``elbo`` is this plus the
-    entropy of q (notebook 04, eq. 4.2). Terms with q = 0 contribute 0, even
-    where the log joint is -inf.
+    entropy of q (notebook 04, eq. 4.2).
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    q : array_like, shape (n, K)
+        Row i is :math:`Q_i`, a distribution over the K components.
+    weights, means, variances : array_like, shape (K,)
+        The parameters :math:`\theta`, as in :func:`em_lib.log_joint`.
+
+    Returns
+    -------
+    float
+        Terms with q = 0 contribute 0, even where the log joint is -inf.
     """
     lj = log_joint(x, weights, means, variances)
     q = check_distribution_rows(q, lj.shape[0], lj.shape[1], "q")
@@ -81,11 +101,24 @@ def expected_complete_log_likelihood(x, q, weights, means, variances):
 
 
 def elbo(x, q, weights, means, variances):
-    r"""Float :math:`L(Q, \theta) = \sum_i\sum_k Q_i(k)\,(\log p(x_i, z_i=k) - \log Q_i(k))`.
+    r"""The lower bound :math:`L(Q, \theta)` on the log-likelihood (notebook 02, eq. 2.5).
 
-    Notebook 02, eq. 2.5: the lower bound on :math:`\ell(\theta)`, with
-    0 log 0 = 0 so one-hot ``q`` is allowed. Equal to ``log_likelihood`` when
-    ``q`` is the posterior.
+    :math:`L(Q, \theta) = \sum_i\sum_k Q_i(k)\,(\log p(x_i, z_i=k) - \log Q_i(k))`, with
+    0 log 0 = 0, so one-hot ``q`` is allowed.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    q : array_like, shape (n, K)
+        Row i is :math:`Q_i`, a distribution over the K components.
+    weights, means, variances : array_like, shape (K,)
+        The parameters :math:`\theta`, as in :func:`em_lib.log_joint`.
+
+    Returns
+    -------
+    float
+        :math:`L(Q, \theta) \le \ell(\theta)`, equal to ``log_likelihood`` when ``q`` is the posterior.
     """
     q_arr = as_float_array(q, "q")
     q_function = expected_complete_log_likelihood(x, q_arr, weights, means, variances)  # checks q's shape
@@ -93,13 +126,21 @@ def elbo(x, q, weights, means, variances):
 
 
 def kl_divergence(q, p):
-    r"""(n,) array :math:`KL(Q_i \| P_i) = \sum_k Q_i(k)\log(Q_i(k)/P_i(k))` for each row.
+    r"""Kullback-Leibler divergences :math:`KL(Q_i \| P_i) = \sum_k Q_i(k)\log(Q_i(k)/P_i(k))` (notebook 03, eq. 3.4).
 
-    ``q`` and ``p`` are (n, K) row distributions; 0 log 0 = 0, and a row where q puts
-    mass where p has none gives inf.
+    Parameters
+    ----------
+    q, p : array_like, shape (n, K) or (K,)
+        Distributions, one per row, of the same shape.
+
+    Returns
+    -------
+    ndarray, shape (n,), or float
+        The divergence of each row; 0 log 0 = 0, and a row where q puts mass where p
+        has none gives inf.
     """
-    q = _rows(q, "q")
-    p = _rows(p, "p")
+    q = check_distributions(q, "q")
+    p = check_distributions(p, "p")
     if q.shape != p.shape:
         raise ValueError(f"q and p must have the same shape, got {q.shape} and {p.shape}")
     terms = np.zeros(np.broadcast_shapes(q.shape, p.shape))
@@ -110,7 +151,22 @@ def kl_divergence(q, p):
 
 
 def bound_gap(x, q, weights, means, variances):
-    r"""Float :math:`\ell(\theta) - L(Q, \theta) = \sum_i KL(Q_i \| p(z \mid x_i))` (notebook 03, eq. 3.4)."""
+    r"""The gap :math:`\ell(\theta) - L(Q, \theta) = \sum_i KL(Q_i \| p(z \mid x_i))` (notebook 03, eq. 3.4).
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    q : array_like, shape (n, K)
+        Row i is :math:`Q_i`, a distribution over the K components.
+    weights, means, variances : array_like, shape (K,)
+        The parameters :math:`\theta`, as in :func:`em_lib.log_joint`.
+
+    Returns
+    -------
+    float
+        The gap, computed from the log posterior (finite in the tails).
+    """
     lj = log_joint(x, weights, means, variances)
     q = check_distribution_rows(q, lj.shape[0], lj.shape[1], "q")
     log_post = lj - logsumexp_rows(lj)[:, None]  # log p(z_i = k | x_i), finite in the tails
@@ -121,14 +177,29 @@ def bound_gap(x, q, weights, means, variances):
 def em_iteration(x, weights, means, variances):
     r"""One EM iteration from :math:`\theta^{(t)}` and the four numbers of its chain (notebook 04, eq. 4.6).
 
-    Returns ``(weights, means, variances, chain)``: :math:`\theta^{(t+1)}`, the M-step on the
-    responsibilities :math:`Q^{(t)}` at :math:`\theta^{(t)}` (the E-step), and the (4,) array
+    :math:`\theta^{(t+1)}` is the M-step on the responsibilities :math:`Q^{(t)}` at
+    :math:`\theta^{(t)}` (the E-step).
 
-    .. math::
-        \big[\ell(\theta^{(t)}),\; L(Q^{(t)}, \theta^{(t)}),\; L(Q^{(t)}, \theta^{(t+1)}),\; \ell(\theta^{(t+1)})\big],
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    weights, means, variances : array_like, shape (K,)
+        :math:`\theta^{(t)}`, as in :func:`em_lib.log_joint`.
 
-    which EM keeps in order: the first two are equal (the bound touches at the posterior),
-    the M-step cannot lower the bound, and the bound lies below :math:`\ell` everywhere.
+    Returns
+    -------
+    weights, means, variances : ndarray, shape (K,)
+        :math:`\theta^{(t+1)}`.
+    chain : ndarray, shape (4,)
+        The chain
+
+        .. math::
+            \big[\ell(\theta^{(t)}),\; L(Q^{(t)}, \theta^{(t)}),\;
+            L(Q^{(t)}, \theta^{(t+1)}),\; \ell(\theta^{(t+1)})\big],
+
+        which EM keeps in order: the first two are equal (the bound touches at the posterior),
+        the M-step cannot lower the bound, and the bound lies below :math:`\ell` everywhere.
     """
     resp = e_step(x, weights, means, variances)
     new = m_step(x, resp)

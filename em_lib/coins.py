@@ -11,45 +11,14 @@ coin summed out, are :func:`two_coins_log_likelihood` and
 
 import numpy as np
 
-from ._checks import as_float_array, check_finite, check_open_unit, check_positive_int, show
-
-
-def _check_counts(heads, n_tosses):
-    heads = as_float_array(heads, "heads")
-    if heads.ndim != 1 or heads.size == 0:
-        raise ValueError(f"heads must be a non-empty 1-D array of head counts, got shape {heads.shape}")
-    check_finite(heads, "heads")
-    tosses = as_float_array(n_tosses, "n_tosses")
-    if tosses.ndim != 0 and tosses.shape != heads.shape:
-        raise ValueError(
-            f"n_tosses must be one number or an array of shape {heads.shape} like heads, "
-            f"got shape {tosses.shape}"
-        )
-    tosses = np.broadcast_to(tosses, heads.shape)
-    check_finite(tosses, "n_tosses")
-    if (tosses <= 0).any() or (tosses != np.round(tosses)).any():
-        raise ValueError(f"n_tosses must be positive whole numbers, got {show(n_tosses)}")
-    if (heads < 0).any() or (heads > tosses).any() or (heads != np.round(heads)).any():
-        raise ValueError("heads must be whole numbers between 0 and n_tosses for each set")
-    return heads, tosses
-
-
-def _check_probabilities(value, name):
-    """Finite probabilities in [0, 1], any shape. Returns a float64 array."""
-    v = as_float_array(value, name)
-    check_finite(v, name)
-    if ((v < 0.0) | (v > 1.0)).any():
-        raise ValueError(f"{name} must hold probabilities between 0 and 1, got {show(value)}")
-    return v
-
-
-def _broadcast(names_and_values):
-    """The arrays broadcast together, or a ValueError naming them and their shapes."""
-    try:
-        return np.broadcast_arrays(*(v for _, v in names_and_values))
-    except ValueError:
-        shapes = ", ".join(f"{name} {np.shape(v)}" for name, v in names_and_values)
-        raise ValueError(f"the shapes of {shapes} do not broadcast together") from None
+from ._checks import (
+    broadcast_together,
+    check_heads,
+    check_open_unit,
+    check_positive_int,
+    check_probabilities,
+    check_tosses,
+)
 
 
 def two_coins_log_likelihood(heads, n_tosses, theta_a, theta_b):
@@ -60,15 +29,26 @@ def two_coins_log_likelihood(heads, n_tosses, theta_a, theta_b):
         + \tfrac12\theta_B^{h_j}(1-\theta_B)^{n_j-h_j}\Big)
 
     the probability of the observed sequences (no binomial coefficient: the order of
-    the tosses is seen), each set from coin A or B with prior 1/2. ``heads`` and
-    ``n_tosses`` are validated as for :func:`two_coins_em` ((m,) counts); ``theta_a`` and
-    ``theta_b`` are probabilities in [0, 1] of any shapes that broadcast together, and
-    the result has their broadcast shape (a float for two numbers). Computed in log
-    space; a bias of exactly 0 or 1 that makes the data impossible gives ``-inf``.
+    the tosses is seen), each set from coin A or B with prior 1/2. Computed in log space.
+
+    Parameters
+    ----------
+    heads : array_like, shape (m,)
+        Heads in each set of tosses.
+    n_tosses : int or array_like, shape (m,)
+        Tosses in each set.
+    theta_a, theta_b : float or array_like
+        Probabilities of heads in [0, 1], of any shapes that broadcast together.
+
+    Returns
+    -------
+    float or ndarray
+        :math:`\ell`, of the broadcast shape of ``theta_a`` and ``theta_b``; ``-inf`` where a
+        bias of exactly 0 or 1 makes the data impossible.
     """
-    heads, tosses = _check_counts(heads, n_tosses)
-    ta, tb = _broadcast((("theta_a", _check_probabilities(theta_a, "theta_a")),
-                         ("theta_b", _check_probabilities(theta_b, "theta_b"))))
+    heads, tosses = check_heads(heads, n_tosses)
+    ta, tb = broadcast_together((("theta_a", check_probabilities(theta_a, "theta_a")),
+                         ("theta_b", check_probabilities(theta_b, "theta_b"))))
     with np.errstate(divide="ignore", invalid="ignore"):
         log_a = np.log(0.5) + _log_sequence(heads, tosses, ta[..., None])
         log_b = np.log(0.5) + _log_sequence(heads, tosses, tb[..., None])
@@ -89,13 +69,24 @@ def three_coins_log_likelihood(y, pi, p, q):
     :math:`\ell(\pi,p,q) = \sum_j \log\big(\pi p^{y_j}(1-p)^{1-y_j} + (1-\pi)q^{y_j}(1-q)^{1-y_j}\big)`.
     Each toss is heads with probability :math:`r = \pi p + (1-\pi) q`, so with h heads
     among n tosses this is :math:`h\log r + (n-h)\log(1-r)`: it depends on the three
-    parameters only through r (notebook 06). ``y`` holds 0/1 outcomes as for
-    :func:`three_coins_em`; ``pi``, ``p``, ``q`` are probabilities in [0, 1] of any shapes
-    that broadcast together, and the result has their broadcast shape (a float for three
-    numbers).
+    parameters only through r (notebook 06).
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Outcomes of the tosses seen, 1 for heads, 0 for tails.
+    pi, p, q : float or array_like
+        Probabilities in [0, 1], of any shapes that broadcast together.
+
+    Returns
+    -------
+    float or ndarray
+        :math:`\ell`, of the broadcast shape of ``pi``, ``p`` and ``q``.
     """
-    y = _check_tosses(y)
-    pi, p, q = _broadcast(tuple((name, _check_probabilities(v, name)) for name, v in (("pi", pi), ("p", p), ("q", q))))
+    y = check_tosses(y)
+    pi, p, q = broadcast_together(
+        tuple((name, check_probabilities(v, name)) for name, v in (("pi", pi), ("p", p), ("q", q)))
+    )
     heads, n = y.sum(), y.size
     r = pi * p + (1.0 - pi) * q
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -105,12 +96,26 @@ def three_coins_log_likelihood(y, pi, p, q):
 
 
 def two_coins_posterior_a(heads, n_tosses, theta_a, theta_b):
-    r"""(m,) probabilities that each set of tosses came from coin A (equal prior).
+    r"""The posterior probability that each set of tosses came from coin A (notebook 06, eq. 6.1).
 
     :math:`P(A \mid h) = \frac{\theta_A^h(1-\theta_A)^{n-h}}{\theta_A^h(1-\theta_A)^{n-h} + \theta_B^h(1-\theta_B)^{n-h}}`,
-    computed in log space (notebook 06, eq. 6.1).
+    with equal priors, computed in log space.
+
+    Parameters
+    ----------
+    heads : array_like, shape (m,)
+        Heads in each set of tosses.
+    n_tosses : int or array_like, shape (m,)
+        Tosses in each set.
+    theta_a, theta_b : float
+        The coins' probabilities of heads, strictly between 0 and 1.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+        :math:`P(A \mid h_j)` for each set.
     """
-    heads, tosses = _check_counts(heads, n_tosses)
+    heads, tosses = check_heads(heads, n_tosses)
     theta_a = check_open_unit(theta_a, "theta_a")
     theta_b = check_open_unit(theta_b, "theta_b")
     log_a = heads * np.log(theta_a) + (tosses - heads) * np.log1p(-theta_a)
@@ -120,14 +125,28 @@ def two_coins_posterior_a(heads, n_tosses, theta_a, theta_b):
 
 
 def two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter):
-    r"""``(theta_a, theta_b)`` after ``n_iter`` EM iterations (Do and Batzoglou 2008).
+    r"""EM for two coins (Do and Batzoglou 2008): each set of tosses came from coin A or B with probability 1/2.
 
-    ``heads`` (m,) holds the heads in each set of ``n_tosses`` tosses; each set
-    came from coin A or coin B with probability 1/2. E-step: the posterior of
-    coin A for each set; M-step (notebook 06, eq. 6.2):
+    E-step: the posterior of coin A for each set (notebook 06, eq. 6.1); M-step (eq. 6.2):
     :math:`\theta_A = \sum_j P(A\mid h_j) h_j / \sum_j P(A \mid h_j) n_j`, and likewise for B.
+
+    Parameters
+    ----------
+    heads : array_like, shape (m,)
+        Heads in each set of tosses.
+    n_tosses : int or array_like, shape (m,)
+        Tosses in each set.
+    theta_a, theta_b : float
+        The starting probabilities of heads, strictly between 0 and 1.
+    n_iter : int
+        Number of iterations, >= 1.
+
+    Returns
+    -------
+    theta_a, theta_b : float
+        The estimates after ``n_iter`` iterations.
     """
-    heads, tosses = _check_counts(heads, n_tosses)
+    heads, tosses = check_heads(heads, n_tosses)
     n_iter = check_positive_int(n_iter, "n_iter")
     for t in range(n_iter):
         p_a = two_coins_posterior_a(heads, tosses, theta_a, theta_b)
@@ -149,21 +168,25 @@ def two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter):
     return theta_a, theta_b
 
 
-def _check_tosses(y):
-    y = as_float_array(y, "y")
-    if y.ndim != 1 or y.size == 0:
-        raise ValueError(f"y must be a non-empty 1-D array of 0/1 outcomes, got shape {y.shape}")
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("y must hold only 0 (tails) and 1 (heads)")
-    return y
-
-
 def three_coins_posterior_b(y, pi, p, q):
-    r"""(n,) probabilities :math:`\mu_j` that toss j was made with coin B (Li Hang, eq. 9.5).
+    r"""The posterior probability :math:`\mu_j` that toss j was made with coin B (notebook 06, eq. 6.3).
 
+    Li Hang's eq. 9.5:
     :math:`\mu_j = \frac{\pi p^{y_j}(1-p)^{1-y_j}}{\pi p^{y_j}(1-p)^{1-y_j} + (1-\pi) q^{y_j}(1-q)^{1-y_j}}`.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Outcomes of the tosses seen, 1 for heads, 0 for tails.
+    pi, p, q : float
+        Probabilities of heads of coins A, B and C, strictly between 0 and 1.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        :math:`\mu_j` for each toss.
     """
-    y = _check_tosses(y)
+    y = check_tosses(y)
     pi, p, q = (check_open_unit(v, name) for v, name in ((pi, "pi"), (p, "p"), (q, "q")))
     from_b = pi * np.where(y == 1, p, 1.0 - p)
     from_c = (1.0 - pi) * np.where(y == 1, q, 1.0 - q)
@@ -171,14 +194,27 @@ def three_coins_posterior_b(y, pi, p, q):
 
 
 def three_coins_em(y, pi, p, q, n_iter):
-    r"""``(pi, p, q)`` after ``n_iter`` EM iterations of Li Hang's three-coin model (Example 9.1).
+    r"""EM for Li Hang's three-coin model (Example 9.1): coin A chooses coin B or C, whose toss is seen.
 
-    Coin A (heads with probability ``pi``) chooses coin B (``p``) or coin C (``q``);
-    only the chosen coin's toss ``y`` (0/1) is seen. M-step (Li Hang, eqs. 9.6 to 9.8):
-    :math:`\pi = \frac1n\sum_j\mu_j`, :math:`p = \sum_j\mu_j y_j/\sum_j\mu_j`,
+    E-step: :func:`three_coins_posterior_b` (notebook 06, eq. 6.3); M-step (eq. 6.4; Li Hang,
+    eqs. 9.6 to 9.8): :math:`\pi = \frac1n\sum_j\mu_j`, :math:`p = \sum_j\mu_j y_j/\sum_j\mu_j`,
     :math:`q = \sum_j(1-\mu_j)y_j/\sum_j(1-\mu_j)`.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Outcomes of the tosses seen, 1 for heads, 0 for tails.
+    pi, p, q : float
+        Starting probabilities of heads of coins A (B chosen), B and C, strictly between 0 and 1.
+    n_iter : int
+        Number of iterations, >= 1.
+
+    Returns
+    -------
+    pi, p, q : float
+        The estimates after ``n_iter`` iterations.
     """
-    y = _check_tosses(y)
+    y = check_tosses(y)
     n_iter = check_positive_int(n_iter, "n_iter")
     for t in range(n_iter):
         mu = three_coins_posterior_b(y, pi, p, q)

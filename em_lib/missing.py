@@ -26,44 +26,8 @@ pattern of missing entries together.
 
 import numpy as np
 
-from ._checks import as_float_array, check_finite, check_magnitude, check_positive_int
-
-LOG_2PI = np.log(2.0 * np.pi)
-
-
-def _check_data(X):
-    """(n, d) data, n, d >= 1, with NaN for missing entries and no infinities. Returns float64."""
-    X = as_float_array(X, "X")
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must be a 2-D array of shape (n, d) with n, d >= 1, got shape {X.shape}")
-    if np.isinf(X).any():
-        i, j = (int(v) for v in np.argwhere(np.isinf(X))[0])
-        raise ValueError(f"X must hold finite numbers or NaN (missing), got {X[i, j]} at row {i}, column {j}")
-    check_magnitude(np.nan_to_num(X), "X")
-    return X
-
-
-def _check_gaussian(mean, cov, d):
-    """``mean`` (d,) finite; ``cov`` (d, d) symmetric positive definite. Returns float64 arrays."""
-    mean = as_float_array(mean, "mean")
-    if mean.shape != (d,):
-        raise ValueError(f"mean must have shape (d,) = ({d},), one entry per column of X, got shape {mean.shape}")
-    check_finite(mean, "mean")
-    check_magnitude(mean, "mean")
-    cov = as_float_array(cov, "cov")
-    if cov.shape != (d, d):
-        raise ValueError(f"cov must have shape (d, d) = ({d}, {d}), got shape {cov.shape}")
-    check_finite(cov, "cov")
-    if not np.allclose(cov, cov.T, rtol=1e-10, atol=0.0):
-        raise ValueError("cov must be symmetric: cov[j, k] == cov[k, j]")
-    try:
-        np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        raise ValueError(
-            f"cov must be positive definite (a covariance with no zero-variance direction); its smallest "
-            f"eigenvalue is {float(np.linalg.eigvalsh(cov)[0]):.3g}"
-        ) from None
-    return mean, cov
+from ._checks import check_data_with_holes, check_gaussian, check_moments, check_positive_int
+from .mixture1d import LOG_2PI
 
 
 def _patterns(X):
@@ -74,12 +38,26 @@ def _patterns(X):
 
 
 def conditional(mean, cov, missing):
-    r"""``(B, C)``: the regression of the missing block on the seen one, and the conditional covariance.
+    r"""The regression of the missing block on the seen one, and the conditional covariance (notebook 07, eq. 7.6).
 
-    For a mask ``missing`` (d,): :math:`B = \Sigma_{mo}\Sigma_{oo}^{-1}`, shape (|m|, |o|), so that
-    :math:`E[x_m \mid x_o] = \mu_m + B(x_o - \mu_o)`, and
-    :math:`C = \Sigma_{mm} - B\Sigma_{om}`, shape (|m|, |m|) (eq. 7.6). Nothing seen: B is empty
-    and C is :math:`\Sigma_{mm}`; nothing missing: both are empty.
+    Nothing seen: B is empty and C is :math:`\Sigma_{mm}`; nothing missing: both are empty.
+    Not validated.
+
+    Parameters
+    ----------
+    mean : ndarray, shape (d,)
+        :math:`\mu` (unused: the regression does not depend on it).
+    cov : ndarray, shape (d, d)
+        :math:`\Sigma`.
+    missing : ndarray of bool, shape (d,)
+        True where an entry is missing (m), False where it is seen (o).
+
+    Returns
+    -------
+    B : ndarray, shape (n_missing, n_seen)
+        :math:`\Sigma_{mo}\Sigma_{oo}^{-1}`, so that :math:`E[x_m \mid x_o] = \mu_m + B(x_o - \mu_o)`.
+    C : ndarray, shape (n_missing, n_missing)
+        :math:`\Sigma_{mm} - B\Sigma_{om}`.
     """
     m, o = missing, ~missing
     cov_oo, cov_mo = cov[np.ix_(o, o)], cov[np.ix_(m, o)]
@@ -89,23 +67,35 @@ def conditional(mean, cov, missing):
 
 
 def gaussian_missing_e_step(X, mean, cov):
-    r"""``(expected_x, expected_xx)``: the conditional first and second moments of each row.
+    r"""The E-step: the conditional first and second moments of each row (notebook 07, eq. 7.7).
 
-    ``expected_x[i]`` is :math:`E[x_i \mid x_{i,o}]`, shape (n, d); ``expected_xx[i]`` is
-    :math:`E[x_i x_i^\top \mid x_{i,o}]`, shape (n, d, d).
-
-    Notebook 07, eq. 7.7, at the parameters ``mean``, ``cov``. The seen entries of a row are
-    kept; its missing ones are replaced by their conditional mean
-    :math:`\mu_m + \Sigma_{mo}\Sigma_{oo}^{-1}(x_{i,o} - \mu_o)`. The second moment is the
-    outer product of that completed row **plus** the conditional covariance
+    The seen entries of a row are kept; its missing ones are replaced by their conditional
+    mean :math:`\mu_m + \Sigma_{mo}\Sigma_{oo}^{-1}(x_{i,o} - \mu_o)`. The second moment is
+    the outer product of that completed row **plus** the conditional covariance
     :math:`\Sigma_{mm} - \Sigma_{mo}\Sigma_{oo}^{-1}\Sigma_{om}` in the missing block: the
     missing values are uncertain, and their expected square is more than the square of their
     expectation. A complete row gives :math:`(x_i, x_i x_i^\top)`; a row with nothing seen
     gives :math:`(\mu, \Sigma + \mu\mu^\top)`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        The data, ``np.nan`` where an entry is missing.
+    mean : array_like, shape (d,)
+        :math:`\mu`.
+    cov : array_like, shape (d, d)
+        :math:`\Sigma`, symmetric positive definite.
+
+    Returns
+    -------
+    expected_x : ndarray, shape (n, d)
+        :math:`E[x_i \mid x_{i,o}]`.
+    expected_xx : ndarray, shape (n, d, d)
+        :math:`E[x_i x_i^\top \mid x_{i,o}]`.
     """
-    X = _check_data(X)
+    X = check_data_with_holes(X)
     n, d = X.shape
-    mean, cov = _check_gaussian(mean, cov, d)
+    mean, cov = check_gaussian(mean, cov, d)
     expected_x = X.copy()
     correction = np.zeros((n, d, d))
     for missing, rows in _patterns(X):
@@ -121,7 +111,7 @@ def gaussian_missing_e_step(X, mean, cov):
 
 
 def gaussian_missing_m_step(expected_x, expected_xx):
-    r"""``(mean, cov)``, (d,) and (d, d), maximising the expected complete-data log-likelihood (eq. 7.8).
+    r"""The M-step: the mean and covariance maximising the expected complete-data log-likelihood (notebook 07, eq. 7.8).
 
     .. math::
         \mu = \frac1n \sum_i E[x_i], \qquad
@@ -130,33 +120,48 @@ def gaussian_missing_m_step(expected_x, expected_xx):
     the complete-data estimates (sample mean, and the covariance with divisor n) with the
     sufficient statistics :math:`\sum_i x_i` and :math:`\sum_i x_i x_i^\top` replaced by their
     expectations from the E-step.
+
+    Parameters
+    ----------
+    expected_x : array_like, shape (n, d)
+        :math:`E[x_i \mid x_{i,o}]`, from :func:`gaussian_missing_e_step`.
+    expected_xx : array_like, shape (n, d, d)
+        :math:`E[x_i x_i^\top \mid x_{i,o}]`.
+
+    Returns
+    -------
+    mean : ndarray, shape (d,)
+    cov : ndarray, shape (d, d)
     """
-    expected_x = as_float_array(expected_x, "expected_x")
-    if expected_x.ndim != 2 or expected_x.shape[0] == 0:
-        raise ValueError(f"expected_x must be a 2-D array of shape (n, d), got shape {expected_x.shape}")
-    n, d = expected_x.shape
-    check_finite(expected_x, "expected_x")
-    expected_xx = as_float_array(expected_xx, "expected_xx")
-    if expected_xx.shape != (n, d, d):
-        raise ValueError(
-            f"expected_xx must have shape (n, d, d) = ({n}, {d}, {d}), one (d, d) matrix per row of "
-            f"expected_x, got shape {expected_xx.shape}"
-        )
-    check_finite(expected_xx, "expected_xx")
+    expected_x, expected_xx = check_moments(expected_x, expected_xx)
     mean = expected_x.mean(axis=0)
     cov = expected_xx.mean(axis=0) - np.outer(mean, mean)
     return mean, 0.5 * (cov + cov.T)
 
 
 def gaussian_missing_log_likelihood(X, mean, cov):
-    r"""Float :math:`\ell(\mu, \Sigma) = \sum_i \log N(x_{i,o}; \mu_o, \Sigma_{oo})` (notebook 07, eq. 7.5).
+    r"""The observed-data log-likelihood (notebook 07, eq. 7.5).
 
-    The log-likelihood of the seen entries only: each row's missing coordinates are
-    integrated out, which for a Gaussian means dropping their rows and columns of
-    :math:`\Sigma`. A row with nothing seen contributes 0.
+    :math:`\ell(\mu, \Sigma) = \sum_i \log N(x_{i,o}; \mu_o, \Sigma_{oo})`, the log-likelihood
+    of the seen entries only: each row's missing coordinates are integrated out, which for a
+    Gaussian means dropping their rows and columns of :math:`\Sigma`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        The data, ``np.nan`` where an entry is missing.
+    mean : array_like, shape (d,)
+        :math:`\mu`.
+    cov : array_like, shape (d, d)
+        :math:`\Sigma`, symmetric positive definite.
+
+    Returns
+    -------
+    float
+        :math:`\ell(\mu, \Sigma)`; a row with nothing seen contributes 0.
     """
-    X = _check_data(X)
-    mean, cov = _check_gaussian(mean, cov, X.shape[1])
+    X = check_data_with_holes(X)
+    mean, cov = check_gaussian(mean, cov, X.shape[1])
     total = 0.0
     for missing, rows in _patterns(X):
         seen = ~missing
@@ -171,14 +176,30 @@ def gaussian_missing_log_likelihood(X, mean, cov):
 
 
 def fit_gaussian_missing(X, mean, cov, n_iter):
-    r"""``(mean, cov, log_likelihoods)`` after ``n_iter`` EM iterations from ``(mean, cov)``.
+    r"""Run ``n_iter`` EM iterations of the Gaussian with missing entries from ``(mean, cov)``.
 
-    Each iteration is :func:`gaussian_missing_e_step` then :func:`gaussian_missing_m_step`;
-    ``log_likelihoods`` (n_iter,) holds the observed-data log-likelihood (eq. 7.5) after each
-    iteration, which never decreases.
+    Each iteration is :func:`gaussian_missing_e_step` then :func:`gaussian_missing_m_step`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        The data, ``np.nan`` where an entry is missing.
+    mean : array_like, shape (d,)
+        The starting :math:`\mu`.
+    cov : array_like, shape (d, d)
+        The starting :math:`\Sigma`, symmetric positive definite.
+    n_iter : int
+        Number of iterations, >= 1.
+
+    Returns
+    -------
+    mean : ndarray, shape (d,)
+    cov : ndarray, shape (d, d)
+    log_likelihoods : ndarray, shape (n_iter,)
+        The observed-data log-likelihood (eq. 7.5) after each iteration, which never decreases.
     """
-    X = _check_data(X)
-    mean, cov = _check_gaussian(mean, cov, X.shape[1])
+    X = check_data_with_holes(X)
+    mean, cov = check_gaussian(mean, cov, X.shape[1])
     n_iter = check_positive_int(n_iter, "n_iter")
     history = np.empty(n_iter)
     for t in range(n_iter):
@@ -188,12 +209,22 @@ def fit_gaussian_missing(X, mean, cov, n_iter):
 
 
 def complete_data_estimates(X):
-    r"""``(mean, cov)`` of a complete (n, d) data set: the sample mean and the covariance with divisor n.
+    r"""The sample mean and the covariance with divisor n of a complete data set.
 
     The maximum-likelihood estimates of a Gaussian when nothing is missing; EM's M-step is this
     with the sufficient statistics replaced by their expectations.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        The data, with no missing entry.
+
+    Returns
+    -------
+    mean : ndarray, shape (d,)
+    cov : ndarray, shape (d, d)
     """
-    X = _check_data(X)
+    X = check_data_with_holes(X)
     if np.isnan(X).any():
         raise ValueError("X has missing entries (NaN): use gaussian_missing_e_step first, or drop those rows")
     mean = X.mean(axis=0)

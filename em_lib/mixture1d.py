@@ -11,14 +11,9 @@ densities underflow to 0 in floating point, still get finite answers.
 
 import numpy as np
 
-from ._checks import (
-    as_float_array,
-    check_distribution_rows,
-    check_mixture,
-    check_positive_int,
-    check_samples,
-)
+from ._checks import check_mixture, check_no_empty_component, check_positive_int, check_resp, check_samples
 
+#: :math:`\log 2\pi`, in every Gaussian log density of em_lib.
 LOG_2PI = np.log(2.0 * np.pi)
 
 #: Points per block in the fast sweep of ``fit_em``: a (K, CHUNK) block stays in cache.
@@ -26,10 +21,19 @@ CHUNK = 32768
 
 
 def logsumexp_rows(a):
-    r""":math:`\log \sum_k e^{a_{ik}}` for each row of an (n, K) array, without overflow or underflow.
+    r"""Log-sum-exp of each row, :math:`\log \sum_k e^{a_{ik}}`, without overflow or underflow (notebook 01, eq. 1.6).
 
-    The largest entry of each row is factored out first (notebook 01, eq. 1.6):
+    The largest entry of each row is factored out first:
     :math:`\log\sum_k e^{a_k} = m + \log\sum_k e^{a_k - m}` with :math:`m = \max_k a_k`.
+
+    Parameters
+    ----------
+    a : ndarray, shape (n, K)
+        Logs, e.g. the log joint; -inf allowed.
+
+    Returns
+    -------
+    ndarray, shape (n,)
     """
     top = a.max(axis=1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
@@ -37,10 +41,26 @@ def logsumexp_rows(a):
 
 
 def log_joint(x, weights, means, variances):
-    r"""(n, K) array of :math:`\log p(x_i, z_i = k) = \log\pi_k + \log N(x_i; \mu_k, \sigma_k^2)`.
+    r"""Log joint :math:`\log p(x_i, z_i = k) = \log\pi_k + \log N(x_i; \mu_k, \sigma_k^2)` (notebook 01, eq. 1.3).
 
-    Notebook 01, eq. 1.3: the joint, not the conditional :math:`p(x_i \mid z_i = k)`.
-    A component with weight 0 gets :math:`-\infty` in its column.
+    The joint, not the conditional :math:`p(x_i \mid z_i = k)`.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    means : array_like, shape (K,)
+        Component means :math:`\mu_k`.
+    variances : array_like, shape (K,)
+        Component variances :math:`\sigma_k^2` (not standard deviations), > 0.
+
+    Returns
+    -------
+    ndarray, shape (n, K)
+        Entry (i, k) is :math:`\log p(x_i, z_i = k)`; a component with weight 0 gets
+        :math:`-\infty` in its column.
     """
     x = check_samples(x)
     weights, means, variances = check_mixture(weights, means, variances)
@@ -51,22 +71,53 @@ def log_joint(x, weights, means, variances):
 
 
 def log_likelihood(x, weights, means, variances):
-    r"""Float :math:`\ell(\theta) = \sum_i \log \sum_k p(x_i, z_i = k)` (notebook 01, eq. 1.5).
+    r"""Log-likelihood :math:`\ell(\theta) = \sum_i \log \sum_k p(x_i, z_i = k)` (notebook 01, eq. 1.5).
 
     The hidden variable is marginalised inside the log with log-sum-exp, so the
     result stays finite where the densities themselves underflow to 0.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    means : array_like, shape (K,)
+        Component means :math:`\mu_k`.
+    variances : array_like, shape (K,)
+        Component variances :math:`\sigma_k^2` (not standard deviations), > 0.
+
+    Returns
+    -------
+    float
+        :math:`\ell(\theta)`.
     """
     return float(logsumexp_rows(log_joint(x, weights, means, variances)).sum())
 
 
 def posterior(x, weights, means, variances):
-    r"""(n, K) array of :math:`p(z_i = k \mid x_i) = p(x_i, z_i = k) / \sum_j p(x_i, z_i = j)`.
+    r"""Posterior :math:`p(z_i = k \mid x_i) = p(x_i, z_i = k) / \sum_j p(x_i, z_i = j)` (notebook 03, eq. 3.2).
 
-    Notebook 03, eq. 3.2: the distribution Q_i that makes Jensen's bound tight.
-    Rows sum to 1. Each row's largest log joint is factored out before the ``exp``
-    (as in log-sum-exp), and the row is then divided by its sum: subtracting the
-    log-sum-exp instead would leave rows summing to 1 only up to ``eps * |log p|``,
-    which in the far tails (log joints of -1e10) is an error of 1e-6.
+    The distribution :math:`Q_i` that makes Jensen's bound tight. Each row's largest log
+    joint is factored out before the ``exp`` (as in log-sum-exp), and the row is then
+    divided by its sum: subtracting the log-sum-exp instead would leave rows summing to 1
+    only up to ``eps * |log p|``, which in the far tails (log joints of -1e10) is an error of 1e-6.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    means : array_like, shape (K,)
+        Component means :math:`\mu_k`.
+    variances : array_like, shape (K,)
+        Component variances :math:`\sigma_k^2` (not standard deviations), > 0.
+
+    Returns
+    -------
+    ndarray, shape (n, K)
+        :math:`p(z_i = k \mid x_i)`; rows sum to 1.
     """
     lj = log_joint(x, weights, means, variances)
     top = lj.max(axis=1, keepdims=True)
@@ -82,40 +133,56 @@ def posterior(x, weights, means, variances):
 
 
 def e_step(x, weights, means, variances):
-    r"""(n, K) responsibilities :math:`\gamma_{ik} = p(z_i = k \mid x_i; \theta)` (notebook 04, eq. 4.1).
+    r"""Responsibilities :math:`\gamma_{ik} = p(z_i = k \mid x_i; \theta)`: the E-step (notebook 04, eq. 4.1).
 
     The E-step *is* the posterior of notebook 03, evaluated at the current parameters.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    means : array_like, shape (K,)
+        Component means :math:`\mu_k`.
+    variances : array_like, shape (K,)
+        Component variances :math:`\sigma_k^2` (not standard deviations), > 0.
+
+    Returns
+    -------
+    ndarray, shape (n, K)
+        :math:`\gamma_{ik}`; rows sum to 1.
     """
     return posterior(x, weights, means, variances)
 
 
 def m_step(x, resp):
-    r"""``(weights, means, variances)``, each (K,), maximising the bound for fixed ``resp``.
+    r"""The M-step: the parameters maximising the bound for fixed responsibilities (notebook 04, eqs. 4.3 to 4.5).
 
-    Notebook 04, eqs. 4.3 to 4.5, with :math:`N_k = \sum_i \gamma_{ik}`:
+    With :math:`N_k = \sum_i \gamma_{ik}`:
 
     .. math::
         \pi_k = N_k / n, \quad
         \mu_k = \frac{1}{N_k}\sum_i \gamma_{ik} x_i, \quad
         \sigma_k^2 = \frac{1}{N_k}\sum_i \gamma_{ik} (x_i - \mu_k)^2.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    resp : array_like, shape (n, K)
+        Responsibilities :math:`\gamma_{ik}`, rows summing to 1.
+
+    Returns
+    -------
+    weights : ndarray, shape (K,)
+    means : ndarray, shape (K,)
+    variances : ndarray, shape (K,)
     """
     x = check_samples(x)
-    resp = as_float_array(resp, "resp")
-    if resp.ndim != 2:
-        raise ValueError(f"resp must be a 2-D array of shape (n, K), got shape {resp.shape}")
-    if resp.shape[0] != x.size:
-        hint = " (transposed? rows are samples i, columns components k)" if resp.shape[1] == x.size else ""
-        raise ValueError(
-            f"resp must have one row per sample, shape (n, K) with n = {x.size}, got shape {resp.shape}{hint}"
-        )
-    resp = check_distribution_rows(resp, x.size, resp.shape[1], "resp")
+    resp = check_resp(resp, x.size)
     counts = resp.sum(axis=0)
-    empty = np.flatnonzero(counts <= 0)
-    if empty.size:
-        raise ValueError(
-            f"resp gives component {int(empty[0])} no responsibility at all (its column sums to 0), "
-            "so its mean and variance are undefined"
-        )
+    check_no_empty_component(counts, "variance")
     weights = counts / x.size
     means = resp.T @ x / counts
     variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / counts
@@ -209,11 +276,29 @@ def _m_step_from_statistics(x, theta, stats, iteration):
 def fit_em(x, weights, means, variances, n_iter):
     r"""Run ``n_iter`` EM iterations from the given start (notebook 04, the loop).
 
-    Returns ``(weights, means, variances, log_likelihoods)``: the parameters after
-    the last iteration and an (n_iter,) array whose entry t is
-    :math:`\ell(\theta^{(t+1)})`, the log-likelihood after iteration t. EM never
-    lets it decrease. Each iteration is an E-step (responsibilities) then an
-    M-step (weighted means, variances and weights), fused into one pass over the data.
+    Each iteration is an E-step (:func:`e_step`) then an M-step (:func:`m_step`),
+    fused into one pass over the data.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Samples.
+    weights : array_like, shape (K,)
+        Starting weights :math:`\pi_k`, summing to 1.
+    means : array_like, shape (K,)
+        Starting means :math:`\mu_k`.
+    variances : array_like, shape (K,)
+        Starting variances :math:`\sigma_k^2` (not standard deviations), > 0.
+    n_iter : int
+        Number of iterations, >= 1.
+
+    Returns
+    -------
+    weights, means, variances : ndarray, shape (K,)
+        The parameters after the last iteration.
+    log_likelihoods : ndarray, shape (n_iter,)
+        Entry t is :math:`\ell(\theta^{(t+1)})`, the log-likelihood after iteration t;
+        EM never lets it decrease.
     """
     x = check_samples(x)
     theta = check_mixture(weights, means, variances)

@@ -67,15 +67,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import (
-    as_float_array,
-    check_distribution_rows,
-    check_finite,
+    check_centres,
+    check_data,
+    check_gmm,
+    check_K,
+    check_no_empty_component,
+    check_nonnegative_number,
+    check_positive_definite,
     check_positive_int,
-    check_probability_vector,
+    check_resp_nd,
+    check_seed,
+    check_start,
+    show,
 )
-from .mixture1d import logsumexp_rows
-
-LOG_2PI = np.log(2.0 * np.pi)
+from .mixture1d import LOG_2PI, logsumexp_rows
 
 #: Bytes of one block of the fused sweep: its features (p, m) plus its log joint (K, m).
 #: About 2 MiB keeps a block in the L2 cache between the two matrix products.
@@ -90,25 +95,31 @@ MAX_FEATURE_BYTES = 512 * 1024 * 1024
 #: carry a rounding error of about 2e-16 times this value (see ``_coefficients``).
 FAR_AND_NARROW = 1e4
 
-#: Relative asymmetry tolerated in a covariance (rounding); it is then symmetrised.
-SYMMETRY_RTOL = 1e-8
+#: A covariance whose smallest eigenvalue is below this fraction of its largest is
+#: treated as collapsed (condition number above 1e10).
+MAX_CONDITION_INVERSE = 1e-10
 
 
 @dataclass(frozen=True)
 class MixtureFit:
-    """The result of :func:`fit_em_nd`.
+    r"""The result of :func:`fit_em_nd`.
 
     Attributes
     ----------
-    weights : (K,) mixing weights :math:`\\pi_k`.
-    means : (K, d) component means :math:`\\mu_k`.
-    covariances : (K, d, d) component covariances :math:`\\Sigma_k` (floor included).
-    log_likelihoods : (T,) entry t is :math:`\\ell(\\theta^{(t+1)})`, the
-        log-likelihood after iteration t. With ``covariance_floor=0`` it never
-        decreases (up to rounding); with a floor it can fall slightly near
-        convergence (see the module docstring).
-    converged : True if stopped by ``tol``, False if stopped by ``max_iter``.
-    n_iter : T, the number of iterations run.
+    weights : ndarray, shape (K,)
+        Mixing weights :math:`\pi_k`.
+    means : ndarray, shape (K, d)
+        Component means :math:`\mu_k`.
+    covariances : ndarray, shape (K, d, d)
+        Component covariances :math:`\Sigma_k` (floor included).
+    log_likelihoods : ndarray, shape (T,)
+        Entry t is :math:`\ell(\theta^{(t+1)})`, the log-likelihood after iteration t.
+        With ``covariance_floor=0`` it never decreases (up to rounding); with a floor it
+        can fall slightly near convergence (see the module docstring).
+    converged : bool
+        True if stopped by ``tol``, False if stopped by ``max_iter``.
+    n_iter : int
+        T, the number of iterations run.
     """
 
     weights: np.ndarray
@@ -117,129 +128,6 @@ class MixtureFit:
     log_likelihoods: np.ndarray
     converged: bool
     n_iter: int
-
-
-# --------------------------------------------------------------------------
-# Validation (messages name the parameter, the expected and the actual).
-# --------------------------------------------------------------------------
-
-
-#: A covariance whose smallest eigenvalue is below this fraction of its largest is
-#: treated as collapsed (condition number above 1e10).
-MAX_CONDITION_INVERSE = 1e-10
-
-def _check_data(X, name="X"):
-    """(n, d) samples, n >= 1, d >= 1, finite. Returns a float64 array."""
-    X = as_float_array(X, name)
-    if X.ndim == 1:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (n, d), one sample per row, got a 1-D array "
-            f"of shape {X.shape}; pass {name}.reshape(-1, 1) for one-dimensional data, "
-            "or use the 1-D functions of em_lib.mixture1d"
-        )
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array of shape (n, d), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty: expected at least one sample (row), got shape {X.shape}")
-    if X.shape[1] == 0:
-        raise ValueError(f"{name} has no columns: expected d >= 1 dimensions, got shape {X.shape}")
-    check_finite(X, name)
-    return X
-
-
-def _show(value):
-    """repr of a value for a message, numpy scalars shown as plain Python numbers."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-def _check_nonnegative_number(value, name):
-    """A finite float >= 0."""
-    v = as_float_array(value, name)
-    if v.ndim != 0 or not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {_show(value)}")
-    return float(v)
-
-
-def _check_seed(seed):
-    """A non-negative integer seed, or a numpy Generator used as it is."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or a numpy Generator, got {_show(seed)}")
-    return np.random.default_rng(int(seed))
-
-
-def _cholesky(covariances, name="covariances"):
-    """(K, d, d) lower Cholesky factors; a ValueError naming the first component that is not positive definite."""
-    try:
-        return np.linalg.cholesky(covariances)
-    except np.linalg.LinAlgError:
-        for k, cov in enumerate(covariances):
-            try:
-                np.linalg.cholesky(cov)
-            except np.linalg.LinAlgError:
-                smallest = np.linalg.eigvalsh(cov)[0]
-                raise ValueError(
-                    f"{name} must be positive definite, but component {k} is not "
-                    f"(its smallest eigenvalue is {_show(smallest)})"
-                ) from None
-        raise  # pragma: no cover - every component factorised one by one
-
-
-def _check_gmm(weights, means, covariances, d=None):
-    """Validated ``(weights, means, covariances, chol)`` of a d-dimensional mixture.
-
-    ``weights`` a probability vector (K,); ``means`` (K, d) finite; ``covariances``
-    (K, d, d) finite, symmetric and positive definite; ``chol`` their lower
-    Cholesky factors. ``d`` is taken from ``means`` unless given (the data's d).
-    """
-    weights = check_probability_vector(weights, "weights")
-    K = weights.size
-    means = as_float_array(means, "means")
-    if means.ndim != 2 or means.shape[0] != K or (d is not None and means.shape[1] != d):
-        expected = f"(K, d) = ({K}, {d})" if d is not None else f"(K, d) with K = {K}"
-        raise ValueError(
-            f"means must have shape {expected} to match weights and the data, got shape {means.shape}"
-        )
-    check_finite(means, "means")
-    d = means.shape[1]
-    covariances = as_float_array(covariances, "covariances")
-    if covariances.shape != (K, d, d):
-        raise ValueError(
-            f"covariances must have shape (K, d, d) = ({K}, {d}, {d}) to match weights and means, "
-            f"got shape {covariances.shape}"
-        )
-    check_finite(covariances, "covariances")
-    asymmetry = np.abs(covariances - covariances.transpose(0, 2, 1)).max(axis=(1, 2))
-    scale = np.abs(covariances).max(axis=(1, 2))
-    bad = asymmetry > SYMMETRY_RTOL * scale
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise ValueError(
-            f"covariances must be symmetric, but component {k} differs from its transpose "
-            f"by up to {_show(asymmetry[k])}"
-        )
-    covariances = 0.5 * (covariances + covariances.transpose(0, 2, 1))
-    return weights, means, covariances, _cholesky(covariances)
-
-
-def _check_resp(resp, n):
-    """(n, K) responsibilities: non-negative rows summing to 1."""
-    resp_shape = np.shape(resp)
-    if len(resp_shape) != 2:
-        raise ValueError(f"resp must be a 2-D array of shape (n, K) with n = {n}, got shape {resp_shape}")
-    return check_distribution_rows(resp, n, resp_shape[1], "resp")
-
-
-def _check_K(K, X):
-    """K components, at most the number of distinct rows of X (inits need K distinct points)."""
-    K = check_positive_int(K, "K")
-    distinct = np.unique(X, axis=0).shape[0] if K > 1 else 1
-    if K > distinct:
-        raise ValueError(
-            f"K must be at most the number of distinct samples in X ({distinct}), got K = {K}"
-        )
-    return K
 
 
 # --------------------------------------------------------------------------
@@ -253,15 +141,30 @@ def _log_normal_const(chol):
 
 
 def log_joint_nd(X, weights, means, covariances):
-    r"""(n, K) array of :math:`\log\pi_k + \log N(x_i; \mu_k, \Sigma_k)` (notebook 05).
+    r"""Log joint :math:`\log\pi_k + \log N(x_i; \mu_k, \Sigma_k)` of each sample and component (notebook 05).
 
-    The quadratic form is computed by whitening with the Cholesky factor
-    :math:`\Sigma_k = L_k L_k^\top`: with :math:`y = L_k^{-1}(x_i - \mu_k)`,
-    :math:`(x_i-\mu_k)^\top\Sigma_k^{-1}(x_i-\mu_k) = \lVert y\rVert^2`.
-    A component with weight 0 gets :math:`-\infty` in its column.
+    The d-dimensional :func:`em_lib.log_joint`. The quadratic form is computed by
+    whitening with the Cholesky factor :math:`\Sigma_k = L_k L_k^\top`: with
+    :math:`y = L_k^{-1}(x_i - \mu_k)`, :math:`(x_i-\mu_k)^\top\Sigma_k^{-1}(x_i-\mu_k) = \lVert y\rVert^2`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    means : array_like, shape (K, d)
+        Component means :math:`\mu_k`.
+    covariances : array_like, shape (K, d, d)
+        Component covariances :math:`\Sigma_k`, symmetric positive definite.
+
+    Returns
+    -------
+    ndarray, shape (n, K)
+        :math:`\log p(x_i, z_i = k)`; a component with weight 0 gets :math:`-\infty` in its column.
     """
-    X = _check_data(X)
-    weights, means, covariances, chol = _check_gmm(weights, means, covariances, X.shape[1])
+    X = check_data(X)
+    weights, means, covariances, chol = check_gmm(weights, means, covariances, X.shape[1])
     with np.errstate(divide="ignore"):
         out = np.log(weights) + _log_normal_const(chol)        # log pi_k - (d log 2pi + log|Sigma_k|)/2
     out = np.repeat(out[None, :], X.shape[0], axis=0)
@@ -272,12 +175,50 @@ def log_joint_nd(X, weights, means, covariances):
 
 
 def log_likelihood_nd(X, weights, means, covariances):
-    r"""Float :math:`\ell(\theta) = \sum_i\log\sum_k \pi_k N(x_i; \mu_k, \Sigma_k)`, by log-sum-exp."""
+    r"""Log-likelihood :math:`\ell(\theta) = \sum_i\log\sum_k \pi_k N(x_i; \mu_k, \Sigma_k)`, by log-sum-exp.
+
+    The d-dimensional :func:`em_lib.log_likelihood` (notebook 05).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    means : array_like, shape (K, d)
+        Component means :math:`\mu_k`.
+    covariances : array_like, shape (K, d, d)
+        Component covariances :math:`\Sigma_k`, symmetric positive definite.
+
+    Returns
+    -------
+    float
+        :math:`\ell(\theta)`.
+    """
     return float(logsumexp_rows(log_joint_nd(X, weights, means, covariances)).sum())
 
 
 def e_step_nd(X, weights, means, covariances):
-    r"""(n, K) responsibilities :math:`\gamma_{ik} = p(z_i = k \mid x_i; \theta)`; rows sum to 1."""
+    r"""Responsibilities :math:`\gamma_{ik} = p(z_i = k \mid x_i; \theta)`: the E-step (notebook 05).
+
+    The d-dimensional :func:`em_lib.e_step` (notebook 04, eq. 4.1).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    means : array_like, shape (K, d)
+        Component means :math:`\mu_k`.
+    covariances : array_like, shape (K, d, d)
+        Component covariances :math:`\Sigma_k`, symmetric positive definite.
+
+    Returns
+    -------
+    ndarray, shape (n, K)
+        :math:`\gamma_{ik}`; rows sum to 1.
+    """
     joint = log_joint_nd(X, weights, means, covariances)
     top = joint.max(axis=1, keepdims=True)                      # log-sum-exp shift, per point
     resp = np.exp(joint - top)                                  # p(x_i, z_i = k) / e^top
@@ -287,25 +228,36 @@ def e_step_nd(X, weights, means, covariances):
 
 
 def m_step_nd(X, resp, covariance_floor=1e-6):
-    r"""``(weights (K,), means (K, d), covariances (K, d, d))`` maximising the bound for fixed ``resp``.
+    r"""The M-step: the parameters maximising the bound for fixed responsibilities (notebook 05, eq. 5.1).
 
-    With :math:`N_k = \sum_i\gamma_{ik}`: :math:`\pi_k = N_k/n`,
+    The d-dimensional :func:`em_lib.m_step`. With
+    :math:`N_k = \sum_i\gamma_{ik}`: :math:`\pi_k = N_k/n`,
     :math:`\mu_k = \frac1{N_k}\sum_i\gamma_{ik}x_i`,
-    :math:`\Sigma_k = \frac1{N_k}\sum_i\gamma_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top + \delta I`
-    with :math:`\delta` = ``covariance_floor`` (see the module docstring). With 0 this
-    is the exact maximiser of the expected complete-data log-likelihood; with
-    :math:`\delta > 0` the weights and means still are, the covariances are not.
+    :math:`\Sigma_k = \frac1{N_k}\sum_i\gamma_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top + \delta I`.
+    With :math:`\delta = 0` this is the exact maximiser of the expected complete-data
+    log-likelihood; with :math:`\delta > 0` the weights and means still are, the
+    covariances are not (see the module docstring).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row.
+    resp : array_like, shape (n, K)
+        Responsibilities :math:`\gamma_{ik}`, rows summing to 1.
+    covariance_floor : float, default 1e-6
+        :math:`\delta \ge 0`, added to the diagonal of every covariance.
+
+    Returns
+    -------
+    weights : ndarray, shape (K,)
+    means : ndarray, shape (K, d)
+    covariances : ndarray, shape (K, d, d)
     """
-    X = _check_data(X)
-    resp = _check_resp(resp, X.shape[0])
-    covariance_floor = _check_nonnegative_number(covariance_floor, "covariance_floor")
+    X = check_data(X)
+    resp = check_resp_nd(resp, X.shape[0])
+    covariance_floor = check_nonnegative_number(covariance_floor, "covariance_floor")
     counts = resp.sum(axis=0)                                   # N_k
-    empty = np.flatnonzero(counts <= 0)
-    if empty.size:
-        raise ValueError(
-            f"resp gives component {int(empty[0])} no responsibility at all (its column sums to 0), "
-            "so its mean and covariance are undefined"
-        )
+    check_no_empty_component(counts, "covariance")
     n, d = X.shape
     weights = counts / n                                        # pi_k = N_k / n
     means = resp.T @ X / counts[:, None]                        # mu_k = sum_i gamma_ik x_i / N_k
@@ -341,15 +293,6 @@ def _kmeans_pp_seeds(X, K, rng):
     return np.array(seeds)
 
 
-def _check_centres(centres, d):
-    """(K, d) finite centres, K >= 1, with the d columns of X. Returns a float64 array."""
-    centres = as_float_array(centres, "centres")
-    if centres.ndim != 2 or centres.shape[0] == 0 or centres.shape[1] != d:
-        raise ValueError(f"centres must be a 2-D array of shape (K, d) with K >= 1 and d = {d}, got shape {centres.shape}")
-    check_finite(centres, "centres")
-    return centres
-
-
 #: Rows of X per block in :func:`kmeans_step`, so that the (rows, K, d) differences stay small.
 _KMEANS_BLOCK_VALUES = 1 << 20
 
@@ -373,28 +316,52 @@ def _kmeans_step(X, centres):
 
 
 def kmeans_step(X, centres):
-    r"""One k-means iteration, the "hard" EM of notebook 05: ``(labels (n,), new_centres (K, d))``.
+    r"""One k-means iteration: the "hard" EM of notebook 05.
 
-    Hard E-step: :math:`z_i = rg\min_k \lVert x_i - c_k
-Vert^2`, the nearest centre in
+    Hard E-step: :math:`z_i = \arg\min_k \lVert x_i - c_k\rVert^2`, the nearest centre in
     squared Euclidean distance (on a tie the lower k, as ``np.argmin`` does). M-step:
-    :math:`c_k^{	ext{new}} = rac{1}{|\{i: z_i = k\}|}\sum_{i: z_i = k} x_i`, the mean of
+    :math:`c_k^{\text{new}} = \frac{1}{|\{i: z_i = k\}|}\sum_{i: z_i = k} x_i`, the mean of
     the points labelled k; a centre that received no point stays where it was.
-    ``centres`` is not modified. Iterated from the k-means++ seeds of
-    :func:`init_kmeans_pp` until no label changes, it follows :func:`kmeans` exactly.
+    Iterated from the k-means++ seeds of :func:`init_kmeans_pp` until no label changes,
+    it follows :func:`kmeans` exactly.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row.
+    centres : array_like, shape (K, d)
+        The current centres :math:`c_k`; not modified.
+
+    Returns
+    -------
+    labels : ndarray of int, shape (n,)
+        :math:`z_i`, the index of each sample's nearest centre.
+    new_centres : ndarray, shape (K, d)
+        The mean of each centre's samples.
     """
-    X = _check_data(X)
-    centres = _check_centres(centres, X.shape[1])
+    X = check_data(X)
+    centres = check_centres(centres, X.shape[1])
     return _kmeans_step(X, centres)
 
 
 def n_gmm_params(K, d):
-    r"""Int :math:`n_{\mathrm{par}} = (K - 1) + Kd + K\,d(d+1)/2`: the free parameters of a full-covariance mixture.
+    r"""The number of free parameters of a full-covariance mixture: the :math:`n_{\mathrm{par}}` of :func:`bic`.
 
-    The K weights sum to 1, so K - 1 of them are free; each of the K means has d
-    entries; each covariance is a symmetric d x d matrix, fixed by its d(d+1)/2
-    entries on and above the diagonal. This is the :math:`n_{\mathrm{par}}` of :func:`bic`
-    (notebook 05, eq. 5.2).
+    :math:`n_{\mathrm{par}} = (K - 1) + Kd + K\,d(d+1)/2` (notebook 05, eq. 5.2): the K weights
+    sum to 1, so K - 1 of them are free; each of the K means has d entries; each covariance
+    is a symmetric d x d matrix, fixed by its d(d+1)/2 entries on and above the diagonal.
+
+    Parameters
+    ----------
+    K : int
+        Number of components, >= 1.
+    d : int
+        Dimension of the data, >= 1.
+
+    Returns
+    -------
+    int
+        :math:`n_{\mathrm{par}}`.
     """
     K = check_positive_int(K, "K")
     d = check_positive_int(d, "d")
@@ -415,45 +382,74 @@ def _hard_assignment_parameters(X, labels, K, covariance_floor):
 
 
 def init_random(X, K, seed=0, *, covariance_floor=1e-6):
-    """``(weights, means, covariances)``: K distinct data points as means, shared covariance, equal weights.
+    """Start EM from K distinct data points as means, each with the data's covariance and weight 1/K.
 
-    The means are K distinct rows of X drawn at random with ``numpy.random.default_rng(seed)``;
-    every component gets the covariance of the whole data set plus
-    ``covariance_floor`` on its diagonal, and weight 1/K.
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row, with at least K distinct rows.
+    K : int
+        Number of components.
+    seed : int or numpy.random.Generator, default 0
+        The means are K distinct rows of X drawn with ``numpy.random.default_rng(seed)``.
+    covariance_floor : float, default 1e-6
+        Added to the diagonal of the data's covariance.
+
+    Returns
+    -------
+    weights : ndarray, shape (K,)
+    means : ndarray, shape (K, d)
+    covariances : ndarray, shape (K, d, d)
     """
-    X = _check_data(X)
-    K = _check_K(K, X)
-    rng = _check_seed(seed)
-    covariance_floor = _check_nonnegative_number(covariance_floor, "covariance_floor")
+    X = check_data(X)
+    K = check_K(K, X)
+    rng = check_seed(seed)
+    covariance_floor = check_nonnegative_number(covariance_floor, "covariance_floor")
     distinct = np.unique(X, axis=0)
     means = distinct[rng.choice(distinct.shape[0], size=K, replace=False)]
     n, d = X.shape
     diff = X - X.mean(axis=0)
     shared = diff.T @ diff / n + covariance_floor * np.eye(d)
     covariances = np.repeat(shared[None], K, axis=0)
-    _cholesky(covariances, "the covariance of X (plus covariance_floor)")
+    check_positive_definite(covariances, "the covariance of X (plus covariance_floor)")
     return np.full(K, 1.0 / K), means, covariances
 
 
 def init_kmeans_pp(X, K, seed=0, *, covariance_floor=1e-6):
-    """``(weights, means, covariances)`` from k-means++ seeding (D^2 sampling).
+    """Start EM from k-means++ seeds (D^2 sampling) and the hard assignment to them.
 
-    The means are K seeds chosen by :func:`_kmeans_pp_seeds`; each point is
-    assigned to its nearest seed, and the weights and covariances are those of
-    that hard assignment (the M-step with one-hot responsibilities), with
-    ``covariance_floor`` added to every diagonal. A seed that gets a single point
-    gets covariance ``covariance_floor * I``.
+    The means are K seeds chosen by :func:`_kmeans_pp_seeds`; each point is assigned
+    to its nearest seed, and the weights and covariances are those of that hard
+    assignment (the M-step with one-hot responsibilities). A seed that gets a single
+    point gets covariance ``covariance_floor * I``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row, with at least K distinct rows.
+    K : int
+        Number of components.
+    seed : int or numpy.random.Generator, default 0
+        Seed of ``numpy.random.default_rng``, which draws the k-means++ seeds.
+    covariance_floor : float, default 1e-6
+        Added to the diagonal of every covariance.
+
+    Returns
+    -------
+    weights : ndarray, shape (K,)
+    means : ndarray, shape (K, d)
+    covariances : ndarray, shape (K, d, d)
     """
-    X = _check_data(X)
-    K = _check_K(K, X)
-    rng = _check_seed(seed)
-    covariance_floor = _check_nonnegative_number(covariance_floor, "covariance_floor")
+    X = check_data(X)
+    K = check_K(K, X)
+    rng = check_seed(seed)
+    covariance_floor = check_nonnegative_number(covariance_floor, "covariance_floor")
     seeds = _kmeans_pp_seeds(X, K, rng)
     labels = _nearest(X, X[seeds])
     labels[seeds] = np.arange(K)          # each seed keeps itself, even if tied with another seed
     weights, _, covariances = _hard_assignment_parameters(X, labels, K, covariance_floor)
     try:
-        _cholesky(covariances)
+        check_positive_definite(covariances)
     except ValueError as err:
         raise ValueError(
             f"{err}: a k-means++ cluster has too few distinct points for a full covariance; "
@@ -463,21 +459,36 @@ def init_kmeans_pp(X, K, seed=0, *, covariance_floor=1e-6):
 
 
 def kmeans(X, K, seed=0, max_iter=100):
-    r"""``(centres (K, d), labels (n,), inertia (T,))``: k-means as "hard" EM (notebook 05).
+    r"""K-means as "hard" EM (notebook 05), from the k-means++ seeds of :func:`init_kmeans_pp`.
 
-    Starts from the k-means++ seeds of :func:`init_kmeans_pp` (same ``seed``, same
-    seeds), then alternates the M-step (each centre moves to the mean of its
-    points) and the hard E-step (each point goes to its nearest centre), until
-    no label changes or after ``max_iter`` iterations. ``inertia[t]`` is
-    :math:`\sum_i\lVert x_i - c_{z_i}\rVert^2` after iteration t; it never
-    increases. A centre left with no point stays where it is. The returned
-    labels are always those of the nearest returned centre. Each iteration is one
-    :func:`kmeans_step`, so iterating that step from the same seeds gives the same
-    centres and labels, bit for bit.
+    Alternates the M-step (each centre moves to the mean of its points) and the hard
+    E-step (each point goes to its nearest centre) until no label changes or after
+    ``max_iter`` iterations; each iteration is one :func:`kmeans_step`, so iterating
+    that step from the same seeds gives the same centres and labels, bit for bit.
+    A centre left with no point stays where it is.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row, with at least K distinct rows.
+    K : int
+        Number of centres.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the k-means++ seeds (the same seeds as ``init_kmeans_pp(X, K, seed)``).
+    max_iter : int, default 100
+        The most iterations run.
+
+    Returns
+    -------
+    centres : ndarray, shape (K, d)
+    labels : ndarray of int, shape (n,)
+        The index of each sample's nearest returned centre.
+    inertia : ndarray, shape (T,)
+        :math:`\sum_i\lVert x_i - c_{z_i}\rVert^2` after each iteration; it never increases.
     """
-    X = _check_data(X)
-    K = _check_K(K, X)
-    rng = _check_seed(seed)
+    X = check_data(X)
+    K = check_K(K, X)
+    rng = check_seed(seed)
     max_iter = check_positive_int(max_iter, "max_iter")
     seeds = _kmeans_pp_seeds(X, K, rng)                  # the seeds of init_kmeans_pp(X, K, seed)
     # Iterates kmeans_step: step t gives the labels z_t of the centres c_t and the next centres.
@@ -584,13 +595,12 @@ def _scatter_about(X, params, centres, components, block_rows):
     return out
 
 
-def _parameters_from_statistics(stats, centred, params, covariance_floor, iteration, block_rows):
-    """The M-step (m_step_nd's equations) from the (K, p) statistics, and the Cholesky factors.
+def _m_step_from_statistics(stats, d, covariance_floor, iteration):
+    r"""m_step_nd's equations from the (K, p) statistics of :func:`_sweep`, the fast way.
 
-    ``params`` are the parameters of the sweep that produced ``stats`` (centred
-    coordinates), needed only for the exact fallback.
+    Returns ``(counts, means, covariances, second)``: :math:`N_k`, :math:`\mu_k`,
+    :math:`\Sigma_k = E_k[xx^\top] - \mu_k\mu_k^\top + \delta I` and :math:`E_k[xx^\top]`.
     """
-    n, d = centred.shape
     counts = stats[:, 0]                                         # N_k
     if (counts <= 0).any():
         k = int(np.argmin(counts))
@@ -606,34 +616,56 @@ def _parameters_from_statistics(stats, centred, params, covariance_floor, iterat
     second /= counts[:, None, None]                              # E_k[x x^T]
     covariances = second - means[:, :, None] * means[:, None, :]   # E_k[x x^T] - mu_k mu_k^T
     covariances[:, np.arange(d), np.arange(d)] += covariance_floor   # + delta I
-    # The subtraction carries an error of about eps * |E_k[x x^T]|. When a component is
-    # narrow and far from the centre of the data (a collapse onto a far point) that error
-    # could reach 1e-11 of its smallest eigenvalue: measure its spread again, exactly.
-    smallest = np.linalg.eigvalsh(covariances)[:, 0]
-    inexact = np.flatnonzero(smallest <= 1e-5 * np.abs(np.diagonal(second, axis1=1, axis2=2)).max(axis=1))
-    if inexact.size:
-        scatter = _scatter_about(centred, params, means, inexact, block_rows)
-        covariances[inexact] = scatter / counts[inexact, None, None] + covariance_floor * np.eye(d)
+    return counts, means, covariances, second
+
+
+def _collapse_test(covariances, eigenvalues, iteration):
+    """The Cholesky factors of the new covariances, or a ValueError saying that a component collapsed.
+
+    ``eigenvalues`` (K, d) are the covariances' own, ascending. A collapse is a covariance
+    that is not positive definite, or one that factorises but is squeezed flat (condition
+    number beyond 1 / ``MAX_CONDITION_INVERSE``, e.g. a component on a line of points with
+    ``covariance_floor=0``): its density, and so the likelihood, can no longer be computed
+    to the digits EM needs.
+    """
     try:
-        chol = _cholesky(covariances)
+        chol = check_positive_definite(covariances)
     except ValueError as err:
         raise ValueError(
             f"{err} at iteration {iteration}: a component collapsed onto too few points (the "
             "likelihood is unbounded there); raise covariance_floor or start elsewhere"
         ) from None
-    # A covariance that factorises but is squeezed flat (condition number beyond 1e10,
-    # e.g. a component on a line of points with covariance_floor=0) is a collapse too: its
-    # density, and so the likelihood, can no longer be computed to the digits EM needs.
-    eigenvalues = np.linalg.eigvalsh(covariances)
     flat = np.flatnonzero(eigenvalues[:, 0] <= MAX_CONDITION_INVERSE * eigenvalues[:, -1])
     if flat.size:
         k = int(flat[0])
         raise ValueError(
             f"covariances must be well conditioned, but component {k} is nearly singular at iteration "
             f"{iteration}: it collapsed onto "
-            f"too few points (eigenvalues {_show(eigenvalues[k, 0])} to {_show(eigenvalues[k, -1])}; the "
+            f"too few points (eigenvalues {show(eigenvalues[k, 0])} to {show(eigenvalues[k, -1])}; the "
             "likelihood is unbounded there); raise covariance_floor or start elsewhere"
         )
+    return chol
+
+
+def _parameters_from_statistics(stats, centred, params, covariance_floor, iteration, block_rows):
+    """The M-step from the (K, p) statistics of a sweep, checked for a collapse.
+
+    Returns ``(weights, means, covariances, chol)``, ``chol`` the Cholesky factors.
+    ``params`` are the parameters of the sweep that produced ``stats`` (centred
+    coordinates), needed only to measure a covariance again, exactly.
+    """
+    n, d = centred.shape
+    counts, means, covariances, second = _m_step_from_statistics(stats, d, covariance_floor, iteration)
+    eigenvalues = np.linalg.eigvalsh(covariances)                # (K, d), ascending
+    # The subtraction carries an error of about eps * |E_k[x x^T]|. When a component is
+    # narrow and far from the centre of the data (a collapse onto a far point) that error
+    # could reach 1e-11 of its smallest eigenvalue: measure its spread again, exactly.
+    inexact = np.flatnonzero(eigenvalues[:, 0] <= 1e-5 * np.abs(np.diagonal(second, axis1=1, axis2=2)).max(axis=1))
+    if inexact.size:
+        scatter = _scatter_about(centred, params, means, inexact, block_rows)
+        covariances[inexact] = scatter / counts[inexact, None, None] + covariance_floor * np.eye(d)
+        eigenvalues[inexact] = np.linalg.eigvalsh(covariances[inexact])
+    chol = _collapse_test(covariances, eigenvalues, iteration)
     return counts / n, means, covariances, chol
 
 
@@ -652,51 +684,14 @@ def _feature_blocks(centred, block_rows):
     return lambda: (_features(centred[s:s + block_rows]) for s in starts)
 
 
-def fit_em_nd(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance_floor=1e-6):
-    r"""Fit a K-component Gaussian mixture with full covariances by EM (notebook 05).
+#: fit_em_nd's initialisations by name.
+_INITS = {"kmeans++": init_kmeans_pp, "random": init_random}
 
-    Parameters
-    ----------
-    X : (n, d) data, one sample per row.
-    K : number of components.
-    init : ``"kmeans++"`` (:func:`init_kmeans_pp`), ``"random"`` (:func:`init_random`),
-        or a tuple ``(weights, means, covariances)`` to start from exactly (all weights > 0).
-    seed : seed of the initialisation (ignored for a tuple).
-    tol : stop when the log-likelihood changes by less than ``tol`` per sample in one
-        iteration, :math:`|\ell^{(t+1)} - \ell^{(t)}|/n < tol` (``converged=True``; the
-        absolute value counts a small fall as a stop too: rounding noise, or the
-        floor's effect near convergence). ``tol=0`` runs exactly ``max_iter`` iterations.
-    max_iter : otherwise stop after this many iterations (``converged=False``).
-    covariance_floor : :math:`\delta \ge 0` added to the diagonal of every covariance
-        in each M-step (as scikit-learn's ``reg_covar``). The likelihood is unbounded
-        when a covariance shrinks onto a point; the floor keeps every eigenvalue
-        >= :math:`\delta`, so a collapsed component keeps a finite likelihood. With
-        :math:`\delta > 0` the log-likelihood can fall slightly near convergence (see
-        the module docstring).
 
-    Returns
-    -------
-    MixtureFit, whose ``log_likelihoods[t]`` is the log-likelihood after iteration t.
-
-    Each iteration is the E-step then the M-step of :func:`e_step_nd` and
-    :func:`m_step_nd`, fused into one sweep (see the module docstring). The data
-    are shifted by their mean first, which changes no likelihood but keeps
-    :math:`\sum\gamma xx^\top/N_k - \mu\mu^\top` free of cancellation.
-    The feature matrix takes 8 (1 + d + d(d+1)/2) n bytes (53 MB for n=100,000,
-    d=10); above ``MAX_FEATURE_BYTES`` it is rebuilt block by block instead.
-    """
-    X = _check_data(X)
-    n, d = X.shape
-    tol = _check_nonnegative_number(tol, "tol")
-    max_iter = check_positive_int(max_iter, "max_iter")
-    covariance_floor = _check_nonnegative_number(covariance_floor, "covariance_floor")
-    if isinstance(init, str):
-        starts = {"kmeans++": init_kmeans_pp, "random": init_random}
-        if init not in starts:
-            raise ValueError(
-                f"init must be 'kmeans++', 'random' or a tuple (weights, means, covariances), got {init!r}"
-            )
-        start = starts[init](X, K, seed, covariance_floor=covariance_floor)
+def _start(X, K, init, seed, covariance_floor):
+    """fit_em_nd's validated start ``(weights, means, covariances, chol)`` from its ``init``."""
+    if isinstance(init, str) and init in _INITS:
+        start = _INITS[init](X, K, seed, covariance_floor=covariance_floor)
     elif isinstance(init, (tuple, list)) and len(init) == 3:
         K = check_positive_int(K, "K")
         start = init
@@ -704,16 +699,58 @@ def fit_em_nd(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covarian
         raise ValueError(
             f"init must be 'kmeans++', 'random' or a tuple (weights, means, covariances), got {init!r}"
         )
-    weights, means, covariances, chol = _check_gmm(*start, d=d)
-    if weights.size != K:
-        raise ValueError(f"init has {weights.size} components (weights has shape {weights.shape}), but K = {K}")
-    if (weights <= 0).any():
-        k = int(np.argmin(weights))
-        raise ValueError(f"init weights must be strictly positive for fit_em_nd, got weight 0 for component {k}")
+    return check_start(start, K, X.shape[1])
+
+
+def fit_em_nd(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covariance_floor=1e-6):
+    r"""Fit a K-component Gaussian mixture with full covariances by EM (notebook 05).
+
+    The d-dimensional :func:`em_lib.fit_em`: each iteration is the E-step then the M-step
+    of :func:`e_step_nd` and :func:`m_step_nd`, fused into one sweep over the data (see
+    the module docstring). The data are shifted by their mean first, which changes no
+    likelihood but keeps :math:`\sum\gamma xx^\top/N_k - \mu\mu^\top` free of cancellation.
+    The feature matrix takes 8 (1 + d + d(d+1)/2) n bytes (53 MB for n=100,000, d=10);
+    above ``MAX_FEATURE_BYTES`` it is rebuilt block by block instead.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row.
+    K : int
+        Number of components.
+    init : {"kmeans++", "random"} or tuple, default "kmeans++"
+        :func:`init_kmeans_pp`, :func:`init_random`, or ``(weights, means, covariances)``
+        to start from exactly (all weights > 0).
+    seed : int or numpy.random.Generator, default 0
+        Seed of the initialisation (ignored for a tuple).
+    tol : float, default 1e-6
+        Stop when the log-likelihood changes by less than ``tol`` per sample in one
+        iteration, :math:`|\ell^{(t+1)} - \ell^{(t)}|/n < tol` (``converged=True``; a
+        small fall counts too: rounding noise, or the floor's effect near convergence).
+        ``tol=0`` runs exactly ``max_iter`` iterations.
+    max_iter : int, default 200
+        Otherwise stop after this many iterations (``converged=False``).
+    covariance_floor : float, default 1e-6
+        :math:`\delta \ge 0` added to the diagonal of every covariance in each M-step
+        (as scikit-learn's ``reg_covar``), so that a component collapsing onto a point
+        keeps a finite likelihood. With :math:`\delta > 0` the log-likelihood can fall
+        slightly near convergence (see the module docstring).
+
+    Returns
+    -------
+    MixtureFit
+        The parameters, and ``log_likelihoods[t]``, the log-likelihood after iteration t.
+    """
+    X = check_data(X)
+    n, d = X.shape
+    tol = check_nonnegative_number(tol, "tol")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    covariance_floor = check_nonnegative_number(covariance_floor, "covariance_floor")
+    weights, means, covariances, chol = _start(X, K, init, seed, covariance_floor)
 
     shift = X.mean(axis=0)
     centred = X - shift                                          # no likelihood changes
-    block_rows = _block_rows(d, K)
+    block_rows = _block_rows(d, weights.size)
     blocks = _feature_blocks(centred, block_rows)                # phi(x_i - shift), once
     params = (weights, means - shift, covariances)
     previous, stats = _sweep(blocks(), *_coefficients(weights, params[1], chol))
@@ -728,7 +765,7 @@ def fit_em_nd(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covarian
         # E-step at the new parameters: l(theta^(t+1)) and the statistics for the next M-step
         history[t], stats = _sweep(blocks(), *_coefficients(weights, means, chol))
         if not np.isfinite(history[t]):
-            raise ValueError(f"the log-likelihood is not finite at iteration {t}: {_show(history[t])}")
+            raise ValueError(f"the log-likelihood is not finite at iteration {t}: {show(history[t])}")
         if abs(history[t] - previous) / n < tol:
             converged = True
             break
@@ -738,13 +775,23 @@ def fit_em_nd(X, K, *, init="kmeans++", seed=0, tol=1e-6, max_iter=200, covarian
 
 
 def bic(X, fit_or_params):
-    r"""Float: the Bayesian information criterion :math:`-2\ell(\theta) + n_{\mathrm{par}}\log n` (lower is better).
+    r"""The Bayesian information criterion :math:`-2\ell(\theta) + n_{\mathrm{par}}\log n` (notebook 05, eq. 5.2).
 
-    ``fit_or_params`` is a :class:`MixtureFit` or a tuple ``(weights, means, covariances)``;
-    :math:`n_{\mathrm{par}}` = :func:`n_gmm_params` ``(K, d)`` free parameters (weights, means,
-    covariances); notebook 05, eq. 5.2.
+    Lower is better; :math:`n_{\mathrm{par}}` is :func:`n_gmm_params` ``(K, d)``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Samples, one per row.
+    fit_or_params : MixtureFit or tuple
+        A fit, or ``(weights (K,), means (K, d), covariances (K, d, d))``.
+
+    Returns
+    -------
+    float
+        The BIC.
     """
-    X = _check_data(X)
+    X = check_data(X)
     if isinstance(fit_or_params, MixtureFit):
         params = (fit_or_params.weights, fit_or_params.means, fit_or_params.covariances)
     elif isinstance(fit_or_params, (tuple, list)) and len(fit_or_params) == 3:

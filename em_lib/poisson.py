@@ -27,87 +27,85 @@ from scipy.special import gammaln, xlogy
 
 from ._checks import (
     as_float_array,
-    check_distribution_rows,
-    check_finite,
+    check_count_resp,
+    check_counts,
+    check_frequencies,
+    check_poisson_mixture,
     check_positive_int,
-    check_probability_vector,
 )
 from .mixture1d import logsumexp_rows
 
 
-def _check_counts(counts):
-    """Distinct observed values: a non-empty 1-D array of whole numbers >= 0. Returns float64."""
-    y = as_float_array(counts, "counts")
-    if y.ndim != 1 or y.size == 0:
-        raise ValueError(f"counts must be a non-empty 1-D array of shape (m,), got shape {y.shape}")
-    check_finite(y, "counts")
-    if (y < 0).any() or (y != np.round(y)).any():
-        j = int(np.argmax((y < 0) | (y != np.round(y))))
-        raise ValueError(f"counts must be whole numbers >= 0 (a Poisson count), got {float(y[j])!r} at index {j}")
-    return y
-
-
-def _check_frequencies(frequencies, m):
-    """How many times each count was seen: (m,), finite, >= 0, not all 0. Returns float64."""
-    f = as_float_array(frequencies, "frequencies")
-    if f.shape != (m,):
-        raise ValueError(f"frequencies must have shape (m,) = ({m},) like counts, got shape {f.shape}")
-    check_finite(f, "frequencies")
-    if (f < 0).any():
-        j = int(np.argmin(f))
-        raise ValueError(f"frequencies must be >= 0 (how often each count was seen), got {float(f[j])!r} at index {j}")
-    if not f.sum() > 0:
-        raise ValueError("frequencies are all 0: there are no observations")
-    return f
-
-
-def _check_mixture(weights, rates):
-    """``weights`` a probability vector (K,); ``rates`` (K,) finite and >= 0."""
-    weights = check_probability_vector(weights, "weights")
-    rates = as_float_array(rates, "rates")
-    if rates.shape != weights.shape:
-        raise ValueError(
-            f"rates must have shape (K,) = ({weights.size},) to match weights, got shape {rates.shape}"
-        )
-    check_finite(rates, "rates")
-    if (rates < 0).any():
-        k = int(np.argmin(rates))
-        raise ValueError(f"rates must be >= 0 (a Poisson mean), got {float(rates[k])!r} for component {k}")
-    return weights, rates
-
-
 def log_poisson(counts, rates):
-    r"""(m, K) array of :math:`\log p(u_j \mid z = k) = u_j\log\lambda_k - \lambda_k - \log u_j!`.
+    r"""Poisson log-probabilities :math:`\log p(u_j \mid z = k) = u_j\log\lambda_k - \lambda_k - \log u_j!`.
 
-    With :math:`0 \log 0 = 0`: a rate of 0 gives probability 1 to the count 0 and 0 to others.
+    Parameters
+    ----------
+    counts : array_like, shape (m,)
+        The distinct counts :math:`u_j`, whole numbers >= 0.
+    rates : array_like, shape (K,)
+        Poisson rates :math:`\lambda_k` >= 0 (not validated).
+
+    Returns
+    -------
+    ndarray, shape (m, K)
+        With :math:`0 \log 0 = 0`: a rate of 0 gives probability 1 to the count 0 and 0 to others.
     """
-    y = _check_counts(counts)
+    y = check_counts(counts)
     rates = as_float_array(rates, "rates")
     return xlogy(y[:, None], rates) - rates - gammaln(y + 1.0)[:, None]
 
 
 def poisson_log_joint(counts, weights, rates):
-    r"""(m, K) array of :math:`\log p(u_j, z = k) = \log\pi_k + u_j\log\lambda_k - \lambda_k - \log u_j!`.
+    r"""Log joint :math:`\log p(u_j, z = k) = \log\pi_k + u_j\log\lambda_k - \lambda_k - \log u_j!`.
 
     The joint of one day with count :math:`u_j` and its hidden kind, the Poisson version of
-    notebook 01's ``log_joint``. A weight of 0 gives :math:`-\infty` in its column.
+    notebook 01's ``log_joint``.
+
+    Parameters
+    ----------
+    counts : array_like, shape (m,)
+        The distinct counts :math:`u_j`, whole numbers >= 0.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    rates : array_like, shape (K,)
+        Poisson rates :math:`\lambda_k` >= 0.
+
+    Returns
+    -------
+    ndarray, shape (m, K)
+        A weight of 0 gives :math:`-\infty` in its column.
     """
-    y = _check_counts(counts)
-    weights, rates = _check_mixture(weights, rates)
+    y = check_counts(counts)
+    weights, rates = check_poisson_mixture(weights, rates)
     with np.errstate(divide="ignore"):
         return np.log(weights) + log_poisson(y, rates)
 
 
 def poisson_e_step(counts, weights, rates):
-    r"""(m, K) responsibilities :math:`r_{jk} = p(z = k \mid u_j; \theta)` (notebook 07, eq. 7.3).
+    r"""Responsibilities :math:`r_{jk} = p(z = k \mid u_j; \theta)`: the E-step (notebook 07, eq. 7.3).
 
     .. math::
         r_{jk} = \frac{\pi_k \lambda_k^{u_j} e^{-\lambda_k}}{\sum_l \pi_l \lambda_l^{u_j} e^{-\lambda_l}}
 
     One row per distinct count: every day with the count :math:`u_j` has this posterior, so
     the frequencies do not enter. The :math:`u_j!` is common to the numerator and the
-    denominator and cancels. Rows sum to 1; computed from the log joint with each row's
-    largest entry subtracted before the ``exp``.
+    denominator and cancels. Computed from the log joint with each row's largest entry
+    subtracted before the ``exp``.
+
+    Parameters
+    ----------
+    counts : array_like, shape (m,)
+        The distinct counts :math:`u_j`, whole numbers >= 0.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    rates : array_like, shape (K,)
+        Poisson rates :math:`\lambda_k` >= 0.
+
+    Returns
+    -------
+    ndarray, shape (m, K)
+        :math:`r_{jk}`; rows sum to 1.
     """
     lj = poisson_log_joint(counts, weights, rates)
     top = lj.max(axis=1, keepdims=True)
@@ -122,7 +120,7 @@ def poisson_e_step(counts, weights, rates):
 
 
 def poisson_m_step(counts, frequencies, resp):
-    r"""``(weights, rates)``, each (K,), maximising the bound for fixed ``resp`` (notebook 07, eq. 7.4).
+    r"""The M-step: the parameters maximising the bound for fixed responsibilities (notebook 07, eq. 7.4).
 
     With :math:`N_k = \sum_j f_j r_{jk}` the expected number of days of kind k and
     :math:`n = \sum_j f_j`:
@@ -133,17 +131,24 @@ def poisson_m_step(counts, frequencies, resp):
 
     the complete-data answers (the share of days of kind k, the mean count of those days)
     with each day counted for kind k with weight :math:`r_{jk}`.
+
+    Parameters
+    ----------
+    counts : array_like, shape (m,)
+        The distinct counts :math:`u_j`, whole numbers >= 0.
+    frequencies : array_like, shape (m,)
+        :math:`f_j`, the number of days with count :math:`u_j`.
+    resp : array_like, shape (m, K)
+        Responsibilities :math:`r_{jk}`, one row per distinct count, rows summing to 1.
+
+    Returns
+    -------
+    weights : ndarray, shape (K,)
+    rates : ndarray, shape (K,)
     """
-    y = _check_counts(counts)
-    f = _check_frequencies(frequencies, y.size)
-    resp = as_float_array(resp, "resp")
-    if resp.ndim != 2 or resp.shape[0] != y.size:
-        hint = " (transposed? rows are the distinct counts j, columns components k)" if (
-            resp.ndim == 2 and resp.shape[1] == y.size) else ""
-        raise ValueError(
-            f"resp must have shape (m, K) with one row per count, m = {y.size}, got shape {resp.shape}{hint}"
-        )
-    resp = check_distribution_rows(resp, y.size, resp.shape[1], "resp")
+    y = check_counts(counts)
+    f = check_frequencies(frequencies, y.size)
+    resp = check_count_resp(resp, y.size)
     expected_days = f @ resp                                   # N_k
     empty = np.flatnonzero(expected_days <= 0)
     if empty.size:
@@ -157,14 +162,31 @@ def poisson_m_step(counts, frequencies, resp):
 
 
 def poisson_log_likelihood(counts, frequencies, weights, rates):
-    r"""Float :math:`\ell(\theta) = \sum_j f_j \log\sum_k \pi_k\, \mathrm{Poisson}(u_j; \lambda_k)` (eq. 7.1).
+    r"""The log-likelihood of the frequency table (notebook 07, eq. 7.1).
 
-    The log-likelihood of all :math:`n = \sum_j f_j` days, the hidden kind summed out with
+    :math:`\ell(\theta) = \sum_j f_j \log\sum_k \pi_k\, \mathrm{Poisson}(u_j; \lambda_k)`, the
+    log-likelihood of all :math:`n = \sum_j f_j` days, the hidden kind summed out with
     log-sum-exp; the :math:`\log u_j!` terms are included, so it is the log-probability of
     the table itself (in the order the days came), as R's ``dpois`` would give.
+
+    Parameters
+    ----------
+    counts : array_like, shape (m,)
+        The distinct counts :math:`u_j`, whole numbers >= 0.
+    frequencies : array_like, shape (m,)
+        :math:`f_j`, the number of days with count :math:`u_j`.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    rates : array_like, shape (K,)
+        Poisson rates :math:`\lambda_k` >= 0.
+
+    Returns
+    -------
+    float
+        :math:`\ell(\theta)`.
     """
-    y = _check_counts(counts)
-    f = _check_frequencies(frequencies, y.size)
+    y = check_counts(counts)
+    f = check_frequencies(frequencies, y.size)
     with np.errstate(divide="ignore"):      # a count impossible under every component: log 0 = -inf
         per_count = logsumexp_rows(poisson_log_joint(y, weights, rates))
     # a count that is impossible but never seen (f_j = 0) contributes nothing (not 0 * -inf)
@@ -173,15 +195,33 @@ def poisson_log_likelihood(counts, frequencies, weights, rates):
 
 
 def fit_poisson_mixture(counts, frequencies, weights, rates, n_iter):
-    r"""``(weights, rates, log_likelihoods)`` after ``n_iter`` EM iterations from the given start.
+    r"""Run ``n_iter`` EM iterations of the Poisson mixture from the given start.
 
-    Each iteration is :func:`poisson_e_step` then :func:`poisson_m_step`;
-    ``log_likelihoods`` (n_iter,) holds :math:`\ell(\theta^{(t)})` after each iteration, which
-    never decreases.
+    Each iteration is :func:`poisson_e_step` then :func:`poisson_m_step`.
+
+    Parameters
+    ----------
+    counts : array_like, shape (m,)
+        The distinct counts :math:`u_j`, whole numbers >= 0.
+    frequencies : array_like, shape (m,)
+        :math:`f_j`, the number of days with count :math:`u_j`.
+    weights : array_like, shape (K,)
+        Mixing weights :math:`\pi_k`, summing to 1.
+    rates : array_like, shape (K,)
+        Poisson rates :math:`\lambda_k` >= 0.
+    n_iter : int
+        Number of iterations, >= 1.
+
+    Returns
+    -------
+    weights, rates : ndarray, shape (K,)
+        The parameters after the last iteration.
+    log_likelihoods : ndarray, shape (n_iter,)
+        :math:`\ell` after each iteration, which never decreases.
     """
-    y = _check_counts(counts)
-    f = _check_frequencies(frequencies, y.size)
-    weights, rates = _check_mixture(weights, rates)
+    y = check_counts(counts)
+    f = check_frequencies(frequencies, y.size)
+    weights, rates = check_poisson_mixture(weights, rates)
     n_iter = check_positive_int(n_iter, "n_iter")
     history = np.empty(n_iter)
     for t in range(n_iter):

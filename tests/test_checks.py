@@ -6,6 +6,9 @@ kind of bad input to every function that takes that parameter; the second half t
 the helpers of em_lib._checks directly.
 """
 
+import importlib
+import inspect
+
 import numpy as np
 import pytest
 
@@ -270,3 +273,28 @@ def test_posterior_of_a_point_whose_every_log_density_overflows_is_an_error_not_
     # (1e140 - 175)^2 / 1e-200 overflows for both components: log joints are all -inf
     with pytest.raises(ValueError, match=r"x\[1\] = 1e\+140 is so far from every component"):
         em_lib.posterior([170.0, 1e140], [0.5, 0.5], [175.0, 161.0], [1e-200, 1e-200])
+
+
+# --- one place: every validator of em_lib lives in em_lib._checks ---
+
+MODEL_MODULES = ("mixture1d", "mixture_nd", "bound", "coins", "poisson", "missing", "datasets")
+
+
+def test_every_check_has_a_one_line_summary():
+    functions = [f for _, f in inspect.getmembers(_checks, inspect.isfunction) if f.__module__ == _checks.__name__]
+    assert len(functions) > 20
+    for fn in functions:
+        assert fn.__doc__ and fn.__doc__.splitlines()[0].strip(), fn.__name__
+
+
+@pytest.mark.parametrize("module", MODEL_MODULES)
+def test_no_model_module_defines_a_validator_of_its_own(module):
+    mod = importlib.import_module(f"em_lib.{module}")
+    own = [name for name, f in inspect.getmembers(mod, inspect.isfunction) if f.__module__ == mod.__name__]
+    assert not [name for name in own if name.lstrip("_").startswith("check")]
+
+
+def test_show_gives_numbers_and_arrays_as_the_learner_typed_them():
+    assert _checks.show(np.float64(0.5)) == "0.5"
+    assert _checks.show(np.array([1.0, 2.0])) == "[1.0, 2.0]"
+    assert _checks.show("3") == "'3'"

@@ -11,7 +11,7 @@ from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import em_lib  # noqa: E402
-from em_lib import datasets  # noqa: E402
+from em_lib import coins, datasets  # noqa: E402
 from em_lib.plotting import coins as pc  # noqa: E402
 
 
@@ -28,14 +28,15 @@ def _brute_two_coins_ll(heads, tosses, ta, tb):
     return total
 
 
-def test_the_log_likelihoods_are_em_libs():
-    """The figures use em_lib.coins' log-likelihoods (tested in tests/test_coins.py), re-exported here."""
-    assert pc.two_coins_log_likelihood is em_lib.coins.two_coins_log_likelihood
-    assert pc.three_coins_log_likelihood is em_lib.coins.three_coins_log_likelihood
+def test_the_surface_drawn_is_em_lib_coins_log_likelihood():
+    """The figure draws em_lib.coins' log-likelihood (tested in tests/test_coins.py) on its grid."""
     heads, tosses = datasets.two_coins()
-    ta, tb = np.meshgrid([0.2, 0.5, 0.7], [0.3, 0.6])
-    assert pc.two_coins_log_likelihood(heads, tosses, ta, tb)[1, 2] == pytest.approx(
-        _brute_two_coins_ll(heads, tosses, 0.7, 0.6), rel=1e-12
+    fig, data = pc.plot_two_coins_surface(heads, tosses, datasets.TWO_COINS_START, 2, grid_size=5)
+    theta = data["theta"]
+    ta, tb = np.meshgrid(theta, theta)
+    assert np.array_equal(data["log_likelihood"], coins.two_coins_log_likelihood(heads, tosses, ta, tb))
+    assert data["log_likelihood"][1, 2] == pytest.approx(
+        _brute_two_coins_ll(heads, tosses, theta[2], theta[1]), rel=1e-12
     )
 
 
@@ -56,7 +57,7 @@ def test_the_em_path_climbs_the_surface(ta, tb, heads):
     heads = np.array(heads)
     tosses = np.full(heads.shape, 12)
     path = pc.two_coins_em_path(heads, tosses, ta, tb, 6)
-    ll = pc.two_coins_log_likelihood(heads, tosses, path[:, 0], path[:, 1])
+    ll = coins.two_coins_log_likelihood(heads, tosses, path[:, 0], path[:, 1])
     assert np.all(np.diff(ll) >= -1e-9 * np.abs(ll[:-1]))
 
 
@@ -86,8 +87,8 @@ def test_log_likelihood_per_iteration_draws_what_it_is_given():
 
 def test_three_coins_log_likelihood_depends_only_on_p_heads():
     y = datasets.three_coins()
-    a = pc.three_coins_log_likelihood(y, 0.5, 0.6, 0.6)
-    b = pc.three_coins_log_likelihood(y, 0.4064171122994653, 0.5368421052631579, 0.6432432432432431)
+    a = coins.three_coins_log_likelihood(y, 0.5, 0.6, 0.6)
+    b = coins.three_coins_log_likelihood(y, 0.4064171122994653, 0.5368421052631579, 0.6432432432432431)
     brute = sum(np.log(0.5 * 0.6**v * 0.4 ** (1 - v) + 0.5 * 0.6**v * 0.4 ** (1 - v)) for v in y)
     assert a == pytest.approx(brute)
     assert a == pytest.approx(b)
@@ -103,7 +104,7 @@ def test_three_coins_figure_every_fit_matches_the_observed_frequency():
     assert np.array_equal(data["paths"][:, -1], data["fits"])
     assert np.allclose(data["fits"], [em_lib.three_coins_em(y, *s, 5) for s in starts], rtol=1e-12)
     assert np.allclose(data["p_heads"], y.mean())
-    best = pc.three_coins_log_likelihood(y, 1.0, y.mean(), 0.5)      # l at P(y = 1) = the frequency
+    best = coins.three_coins_log_likelihood(y, 1.0, y.mean(), 0.5)      # l at P(y = 1) = the frequency
     assert np.allclose(data["log_likelihood"], best)
     assert np.allclose(data["log_likelihood_paths"][:, 1:], best)    # reached in one iteration
     assert np.ptp(data["fits"][:, 0]) > 0.2  # the fits really differ
@@ -139,7 +140,7 @@ def test_surface_levels_resolve_the_two_tops_and_the_saddle():
     top = surface.max()
     assert np.all(np.diff(levels) > 0) and levels[-1] < top
     assert np.sum(levels > top - 1.0) >= 3                          # several bands within 1 of the top
-    saddle = pc.two_coins_log_likelihood(heads, tosses, theta, theta).max()   # best point of the diagonal
+    saddle = coins.two_coins_log_likelihood(heads, tosses, theta, theta).max()   # best point of the diagonal
     assert top - 0.5 < saddle < top - 0.25                          # the saddle is close to the top ...
     band = np.searchsorted(levels, [top, saddle, data["path_log_likelihood"][0]])
     assert band[0] > band[1] > band[2]                              # ... yet in a band of its own

@@ -29,15 +29,17 @@ def test_ellipse_axes_of_an_axis_aligned_covariance():
 
 
 @given(st.floats(0.1, 10), st.floats(0.1, 10), st.floats(-np.pi, np.pi), st.floats(0.5, 3))
-def test_ellipse_points_lie_at_the_stated_mahalanobis_distance(a, b, rotation, c):
+def test_the_ellipse_drawn_lies_at_the_stated_mahalanobis_distance(a, b, rotation, c):
     u = np.array([[np.cos(rotation), -np.sin(rotation)], [np.sin(rotation), np.cos(rotation)]])
     cov = u @ np.diag([a, b]) @ u.T
-    mean = np.array([1.0, -2.0])
-    pts = mixture2d.ellipse_points(mean, cov, n_std=c)
-    diff = pts - mean
+    radii, angle = mixture2d.ellipse_axes(cov, c)
+    # the points of the Ellipse patch plot_mixture_2d draws: semi-axes radii, rotated by angle
+    t = np.linspace(0.0, 2.0 * np.pi, 100)
+    turn = np.radians(angle)
+    rotate = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    diff = (rotate @ (radii[:, None] * np.stack([np.cos(t), np.sin(t)]))).T
     mahalanobis = np.einsum("ij,ji->i", diff, np.linalg.solve(cov, diff.T))
     assert np.allclose(mahalanobis, c**2)
-    radii, angle = mixture2d.ellipse_axes(cov, c)
     assert np.allclose(sorted(radii), sorted(c * np.sqrt([a, b])))
     # the major axis direction is an eigenvector of the largest eigenvalue
     direction = np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])

@@ -10,7 +10,8 @@ log-likelihoods of the observed tosses, the hidden coin summed out:
 
 for the two coins (the sequences are observed, so no binomial coefficient), and
 :math:`\ell(\pi,p,q) = \sum_j \log\big(\pi p^{y_j}(1-p)^{1-y_j} + (1-\pi)q^{y_j}(1-q)^{1-y_j}\big)`
-for the three coins. Both live in :mod:`em_lib.coins` and are re-exported here.
+for the three coins: :func:`em_lib.coins.two_coins_log_likelihood` and
+:func:`em_lib.coins.three_coins_log_likelihood`.
 """
 
 import matplotlib.pyplot as plt
@@ -18,7 +19,7 @@ import numpy as np
 from matplotlib.colors import BoundaryNorm
 
 from .. import coins as _coins
-from ..coins import three_coins_log_likelihood, two_coins_log_likelihood  # noqa: F401  (re-exported)
+from ._common import figure_and_axes
 
 
 def two_coins_em_path(heads, n_tosses, theta_a, theta_b, n_iter):
@@ -102,12 +103,12 @@ def plot_two_coins_surface(heads, n_tosses, start, n_iter=10, grid_size=199, ax=
     """
     theta = np.linspace(0.005, 0.995, grid_size)
     ta, tb = np.meshgrid(theta, theta)
-    surface = two_coins_log_likelihood(heads, n_tosses, ta, tb)
+    surface = _coins.two_coins_log_likelihood(heads, n_tosses, ta, tb)
     path = two_coins_em_path(heads, n_tosses, start[0], start[1], n_iter)
-    path_ll = two_coins_log_likelihood(heads, n_tosses, path[:, 0], path[:, 1])
+    path_ll = _coins.two_coins_log_likelihood(heads, n_tosses, path[:, 0], path[:, 1])
     best = np.unravel_index(np.argmax(surface), surface.shape)
 
-    fig, ax = _figure(ax, (5.6, 5.0))
+    fig, ax = figure_and_axes(ax, (5.6, 5.0))
     top = surface.max()
     depths = -np.array(SURFACE_DEPTHS, dtype=float)                 # ascending: -60 .. -0.1
     bounds = np.append(depths, 1e-9)                                  # the last band reaches the top
@@ -151,7 +152,7 @@ def plot_log_likelihood_per_iteration(log_likelihoods, label=None, ax=None, titl
     """
     values = np.asarray(log_likelihoods, dtype=float)
     iteration = np.arange(values.size)
-    fig, ax = _figure(ax, (5.6, 3.4))
+    fig, ax = figure_and_axes(ax, (5.6, 3.4))
     ax.plot(iteration, values, "-o", ms=4, label=label)
     ax.set(xlabel="iteration t", ylabel=r"$\ell(\theta^{(t)})$",
            title=title or "The log-likelihood never decreases")
@@ -182,7 +183,7 @@ def plot_three_coins_starts(y, starts, n_iter=5, ax=None):
             paths[s, t + 1] = _coins.three_coins_em(y, *paths[s, t], 1)
     fits = paths[:, -1]
     p_heads = fits[:, 0] * fits[:, 1] + (1 - fits[:, 0]) * fits[:, 2]
-    path_ll = three_coins_log_likelihood(y, paths[..., 0], paths[..., 1], paths[..., 2])
+    path_ll = _coins.three_coins_log_likelihood(y, paths[..., 0], paths[..., 1], paths[..., 2])
     fit_ll = path_ll[:, -1]
 
     if ax is None:
@@ -208,10 +209,3 @@ def plot_three_coins_starts(y, starts, n_iter=5, ax=None):
     data = {"starts": starts, "fits": fits, "paths": paths, "log_likelihood_paths": path_ll,
             "log_likelihood": fit_ll, "p_heads": p_heads}
     return fig, data
-
-
-def _figure(ax, size):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
-        return fig, ax
-    return ax.figure, ax

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.patches import Ellipse
 
 from ..poisson import log_poisson
+from ._common import figure_and_axes
 from .mixture2d import ellipse_axes
 
 FIT_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:purple")
@@ -36,7 +37,7 @@ def plot_frequency_table(counts, frequencies, fits, ax=None, title=None, xlabel=
     """
     counts = np.asarray(counts)
     observed = np.asarray(frequencies, dtype=float)
-    fig, ax = _figure(ax, (6.4, 3.8))
+    fig, ax = figure_and_axes(ax, (6.4, 3.8))
     ax.bar(counts, observed, width=0.7, color="0.8", edgecolor="0.45", label=f"observed ({int(observed.sum())} days)")
     expected = {}
     for (label, (weights, rates)), colour in zip(fits.items(), FIT_COLOURS):
@@ -129,10 +130,3 @@ def plot_filled_in(X_missing, X_full, panels, xlabel="eruption duration (min)", 
         ax.legend(fontsize=7, loc="upper left")
     axes[0][0].set_ylabel(ylabel)
     return fig, data
-
-
-def _figure(ax, size):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
-        return fig, ax
-    return ax.figure, ax

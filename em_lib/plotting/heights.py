@@ -11,17 +11,11 @@ import numpy as np
 
 from ..datasets import HEIGHT_GROUPS
 from ..mixture1d import log_joint, logsumexp_rows, posterior
+from ._common import figure_and_axes
 
 #: One colour per hidden group, in component order (male, female); the mixture is black.
 GROUP_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
 MIXTURE_COLOUR = "black"
-
-
-def _figure(ax, size):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
 
 
 def _labels(K, labels):
@@ -92,7 +86,7 @@ def plot_mixture(x, weights, means, variances, labels=None, bins=None, ax=None):
     edges = np.histogram_bin_edges(x, bins=bins if bins is not None else np.arange(np.floor(x.min()), x.max() + 2.0, 2.0))
     density, _ = np.histogram(x, bins=edges, density=True)
 
-    fig, ax = _figure(ax, (7.5, 4.0))
+    fig, ax = figure_and_axes(ax, (7.5, 4.0))
     ax.stairs(density, edges, fill=True, color="0.85", label=f"histogram of {x.size} heights")
     for k in range(weights.size):
         ax.plot(grid, components[k], color=GROUP_COLOURS[k], lw=2,
@@ -127,7 +121,7 @@ def plot_posterior(weights, means, variances, marks=(190.0, 155.0), labels=None,
         j = change[0]
         crossing = float(grid[j] - diff[j] * (grid[j + 1] - grid[j]) / (diff[j + 1] - diff[j]))
 
-    fig, ax = _figure(ax, (7.5, 3.8))
+    fig, ax = figure_and_axes(ax, (7.5, 3.8))
     for k in range(weights.size):
         ax.plot(grid, post[:, k], color=GROUP_COLOURS[k], lw=2, label=rf"$p(z = \mathrm{{{labels[k]}}} \mid x)$")
     for h, p in zip(marks, at_marks):

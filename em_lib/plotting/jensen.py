@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ..datasets import HEIGHT_GROUPS
+from ._common import figure_and_axes
 from .heights import GROUP_COLOURS
 
 CURVE_COLOUR = "tab:red"
@@ -94,7 +95,7 @@ def plot_stars(log_joint_row, q, height=None, labels=None, ax=None, grid=None):
         grid = np.linspace(max(lo - 0.45 * span, lo * 0.25), hi + 0.3 * span, 400)
     grid = np.asarray(grid, dtype=float)
 
-    fig, ax = (plt.subplots(figsize=(10.5, 4.6), layout="constrained") if ax is None else (ax.figure, ax))
+    fig, ax = figure_and_axes(ax, (10.5, 4.6))
     log_grid = np.log(grid)
     y_lo = float(min(log_grid[0], log_v.min()) - 0.05 * (log_grid[-1] - log_grid[0]))
     y_hi = float(log_grid[-1] + 0.05 * (log_grid[-1] - log_grid[0]))
@@ -179,7 +180,7 @@ def plot_bound_over_q(log_joint_row, marks=(0.5, 0.2), height=None, labels=None,
     at_marks = bound_for_one_sample(lj, marks)
     best_q = float(q[np.argmax(bound)])
 
-    fig, ax = (plt.subplots(figsize=(7.5, 3.8), layout="constrained") if ax is None else (ax.figure, ax))
+    fig, ax = figure_and_axes(ax, (7.5, 3.8))
     ax.axhline(log_px, color=CURVE_COLOUR, lw=1.8, label=rf"$\log p(x_i)$ = {log_px:.3f}, whatever $Q_i$")
     ax.plot(q, bound, color=CHORD_COLOUR, lw=2, label=r"$\sum_z Q_i(z) \log \frac{p(x_i, z)}{Q_i(z)}$")
     for m, b in zip(marks, at_marks):

@@ -8,11 +8,11 @@ along the eigenvectors (the columns of U) and have lengths :math:`c\sqrt{\lambda
 Every ``plot_*`` function returns ``(fig, data)``, ``data`` holding the numbers drawn.
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Ellipse
 
 from ..mixture_nd import e_step_nd
+from ._common import figure_and_axes
 
 #: One colour per component, in component order.
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
@@ -38,14 +38,6 @@ def ellipse_axes(covariance, n_std=1.0):
     return radii, angle
 
 
-def ellipse_points(mean, covariance, n_std=1.0, n_points=100):
-    """(n_points, 2) points on the ellipse at Mahalanobis distance ``n_std`` from ``mean``."""
-    eigenvalues, eigenvectors = np.linalg.eigh(np.asarray(covariance, dtype=float))
-    t = np.linspace(0.0, 2.0 * np.pi, n_points)
-    circle = np.stack([np.cos(t), np.sin(t)])                   # (2, n_points) unit circle
-    return (np.asarray(mean)[:, None] + n_std * eigenvectors @ (np.sqrt(eigenvalues)[:, None] * circle)).T
-
-
 def plot_mixture_2d(X, weights, means, covariances, n_stds=(1, 2), ax=None, title=None,
                     xlabel="eruption duration (min)", ylabel="waiting time (min)", colour_points=True):
     """The data, each component's mean and its ellipses at ``n_stds`` standard deviations.
@@ -62,7 +54,7 @@ def plot_mixture_2d(X, weights, means, covariances, n_stds=(1, 2), ax=None, titl
         labels = _most_responsible(X, weights, means, covariances)
     else:
         labels = np.full(X.shape[0], -1)
-    fig, ax = _figure(ax, (5.8, 4.6))
+    fig, ax = figure_and_axes(ax, (5.8, 4.6))
     point_colours = np.array([COLOURS[k % len(COLOURS)] if k >= 0 else "0.6" for k in labels])
     ax.scatter(X[:, 0], X[:, 1], s=10, c=point_colours, alpha=0.55, linewidths=0)
     radii = np.empty((K, len(n_stds), 2))
@@ -93,7 +85,7 @@ def plot_partition(X, labels, centres, ax=None, title=None,
     X = np.asarray(X, dtype=float)
     labels = np.asarray(labels)
     centres = np.asarray(centres, dtype=float)
-    fig, ax = _figure(ax, (5.8, 4.6))
+    fig, ax = figure_and_axes(ax, (5.8, 4.6))
     counts = np.bincount(labels, minlength=centres.shape[0])
     for k, centre in enumerate(centres):
         colour = COLOURS[k % len(COLOURS)]
@@ -108,10 +100,3 @@ def plot_partition(X, labels, centres, ax=None, title=None,
 def _most_responsible(X, weights, means, covariances):
     """(n,) index of each point's most responsible component (the hard label of the posterior)."""
     return e_step_nd(X, weights, means, covariances).argmax(axis=1)
-
-
-def _figure(ax, size):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
-        return fig, ax
-    return ax.figure, ax

@@ -4,10 +4,10 @@ Every ``plot_*`` function returns ``(fig, data)``, ``data`` holding the numbers
 drawn; the likelihoods and BIC values come from :mod:`em_lib.mixture_nd`.
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import mixture_nd as _mnd
+from ._common import figure_and_axes
 
 
 def plot_restarts(seeds, final_log_likelihoods, ax=None, title=None):
@@ -19,7 +19,7 @@ def plot_restarts(seeds, final_log_likelihoods, ax=None, title=None):
     seeds = np.asarray(seeds)
     values = np.asarray(final_log_likelihoods, dtype=float)
     best = int(np.argmax(values))
-    fig, ax = _figure(ax, (6.0, 3.4))
+    fig, ax = figure_and_axes(ax, (6.0, 3.4))
     ax.plot(seeds, values, "o", color="tab:blue", ms=7)
     ax.plot(seeds[best], values[best], "o", color="tab:red", ms=10, mfc="none", mew=2,
             label=f"best: seed {seeds[best]}, {values[best]:.2f}")
@@ -57,7 +57,7 @@ def plot_collapse(X, weights, means, covariances, component, variances, referenc
     """
     variances = np.asarray(variances, dtype=float)
     values = collapse_curve(X, weights, means, covariances, component, variances)
-    fig, ax = _figure(ax, (6.0, 3.6))
+    fig, ax = figure_and_axes(ax, (6.0, 3.6))
     ax.semilogx(variances, values, "-o", ms=4, label=rf"component {component} on one point, variance $v$")
     if reference is not None:
         ax.axhline(reference, color="tab:green", ls="--", label=f"a sensible fit: {reference:.2f}")
@@ -84,7 +84,7 @@ def plot_convergence(log_likelihoods, n, tols=(), ax=None, title=None):
     increase = np.diff(values) / n
     iteration = np.arange(1, values.size)
     falls = iteration[increase < 0]
-    fig, ax = _figure(ax, (6.0, 3.6))
+    fig, ax = figure_and_axes(ax, (6.0, 3.6))
     rises = np.where(increase > 0, increase, np.nan)
     ax.semilogy(iteration, rises, "-o", ms=3, label=r"rise $(\ell^{(t)} - \ell^{(t-1)}) / n$")
     if falls.size:
@@ -110,7 +110,7 @@ def plot_bic(X, fits, ax=None, title=None):
     m2ll = np.array([-2.0 * _mnd.log_likelihood_nd(X, fits[K].weights, fits[K].means, fits[K].covariances)
                      for K in Ks])
     best = int(Ks[np.argmin(bics)])
-    fig, ax = _figure(ax, (6.0, 3.8))
+    fig, ax = figure_and_axes(ax, (6.0, 3.8))
     ax.plot(Ks, bics, "-o", color="tab:blue", label=r"BIC $= -2\ell + n_{\mathrm{par}} \log n$")
     ax.plot(Ks, m2ll, "-s", color="0.55", ms=4, label=r"$-2\ell$ alone")
     ax.plot(best, bics.min(), "o", color="tab:red", ms=12, mfc="none", mew=2, label=f"lowest BIC: K = {best}")
@@ -119,10 +119,3 @@ def plot_bic(X, fits, ax=None, title=None):
     ax.set_xticks(Ks)
     ax.legend(fontsize=8)
     return fig, {"K": Ks, "bic": bics, "minus_2_log_likelihood": m2ll, "best_K": best}
-
-
-def _figure(ax, size):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
