@@ -62,7 +62,8 @@ OTHER_FAILURES = {
     "stopped": "did not finish (a hang, a crash or too much memory)",
     "raised": "the function raised an exception",
     "grader": "the test raised (flagged for review)",
-    "unexplained": "a wrong value that no classic mistake explains",
+    "unexplained": "a wrong value that no classic mistake explains (it may come from another of the student's "
+                   "functions that this one calls)",
 }
 
 
@@ -495,9 +496,12 @@ def write_assignment_report(data, directory, config, catalogue=None, base_url="h
     submitted = len(data.submissions)
     absent = [s for s in data.students if s not in data.submissions]
     totals = [sub.total for sub in data.submissions.values()]
+    pending = sum(score is None for sub in data.submissions.values() for score in sub.scores.values())
     parts = [f"<p>{submitted} submissions graded out of {len(data.students)} students in the gradebook"
              + (f"; no submission from {_students_html(absent)}" if absent else "") + ". "
              + (f"Mean total {_fmt(sum(totals) / len(totals))} of {_fmt(data.max_score)}." if totals else "")
+             + (f" Until a grader scores them, the {_count(pending, 'written answer')} waiting count 0 in the totals."
+                if pending else "")
              + "</p>"]
     if totals:
         parts.append(f"<figure>{_svg(totals_figure(totals, data.max_score, 'Totals'))}</figure>")
@@ -639,6 +643,12 @@ def _close_figures():
         plt.close("all")
 
 
+def _shown(path):
+    """``path`` relative to the working directory when it is below it (what a user typed), else absolute."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_grading.report", description=__doc__.split("\n")[0])
     parser.add_argument("assignment", nargs="?", help="the assignment; without it, the whole course")
@@ -662,12 +672,12 @@ def main(argv=None):
                 return 2
             directory = os.path.join(out, args.assignment)
             written = write_assignment_report(data, directory, config, _mistake_catalogue(), args.url)
-            print(f"Wrote {os.path.join(directory, 'index.html')} ({len(data.submissions)} submissions, "
+            print(f"Wrote {_shown(os.path.join(directory, 'index.html'))} ({len(data.submissions)} submissions, "
                   f"{len(written['misconceptions'])} misconceptions, {len(written['review'])} items waiting for a "
                   "person) and its CSVs: cells.csv, exercises.csv, misconceptions.csv, review.csv, scores.csv")
         else:
             written = write_course_report(gradebook, coursedir, out, config, args.url)
-            print(f"Wrote {os.path.join(out, 'index.html')} ({len(written['course'])} students), course.csv and "
+            print(f"Wrote {_shown(os.path.join(out, 'index.html'))} ({len(written['course'])} students), course.csv and "
                   "exercises.csv")
     return 0
 

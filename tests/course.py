@@ -13,20 +13,14 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
+from em_lib import contract
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "notebooks"
 
-#: The assignments of COURSE.md, in order.
-EXPECTED_ASSIGNMENTS = (
-    "01_latent_variables",
-    "02_jensens_inequality",
-    "03_tight_bound",
-    "04_e_and_m_steps",
-    "05_em_in_practice",
-    "06_beyond_gaussians",
-    "07_deriving_em",
-)
+#: The assignments of the exercise contract (em_lib/contract.py), in order.
+EXPECTED_ASSIGNMENTS = tuple(contract.ASSIGNMENTS)
 
 
 def assignments():

@@ -3,9 +3,13 @@
 - environment.yml (conda-forge, Binder) lists the same packages as pyproject.toml;
 - the Makefile's lab, test and bench targets exist and run the project's venv tools;
 - CI (.ci/run) runs `make test` and cannot hide a failure;
-- every contract function of COURSE.md is importable from em_lib with its exact signature.
+- the exercise contract (em_lib/contract.py) holds: every exercise is importable from em_lib with
+  its exact signature, the answer cells of solutions/ define it so, and the README lists it;
+- no tracked file points at a document outside the repository.
 """
 
+import ast
+import importlib
 import inspect
 import os
 import re
@@ -14,10 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
 import em_lib
+from em_lib import contract
 
 try:
     import tomllib
@@ -103,6 +109,7 @@ def _make(*args, extra_makefile=None):
 @pytest.mark.parametrize("target, command", [
     ("lab", "jupyter lab"),
     ("test", "python -m pytest"),
+    ("test-fast", 'python -m pytest -m "not slow" -p no:nbval'),
     ("bench", "python benchmarks/bench_em.py"),
 ])
 def test_make_targets_exist_and_run_their_command(target, command):
@@ -110,6 +117,14 @@ def test_make_targets_exist_and_run_their_command(target, command):
     result = _make("-n", target)
     assert result.returncode == 0, result.stderr
     assert command in result.stdout
+
+
+@needs_make
+def test_make_test_runs_everything_and_test_fast_leaves_out_only_the_slow():
+    """CI's `make test` deselects nothing; `make test-fast` deselects by the marker pyproject registers."""
+    test = _make("-n", "test").stdout
+    assert re.search(r"^python -m pytest\s*$", test, re.M), test
+    assert any(m.startswith("slow:") for m in _pyproject()["tool"]["pytest"]["ini_options"]["markers"])
 
 
 @needs_make
@@ -169,37 +184,125 @@ def test_ci_script_is_executable():
 
 
 # ---------------------------------------------------------------------------
-# The exercise contract (COURSE.md, "The exercise contract"), transcribed by hand
+# The exercise contract (em_lib/contract.py): em_lib, the answer cells and the README
 # ---------------------------------------------------------------------------
 
-CONTRACT = {
-    "log_joint": ["x", "weights", "means", "variances"],
-    "log_likelihood": ["x", "weights", "means", "variances"],
-    "jensen_gap": ["values", "q"],
-    "elbo": ["x", "q", "weights", "means", "variances"],
-    "posterior": ["x", "weights", "means", "variances"],
-    "e_step": ["x", "weights", "means", "variances"],
-    "m_step": ["x", "resp"],
-    "em_iteration": ["x", "weights", "means", "variances"],
-    "fit_em": ["x", "weights", "means", "variances", "n_iter"],
-    "two_coins_em": ["heads", "n_tosses", "theta_a", "theta_b", "n_iter"],
-    "three_coins_em": ["y", "pi", "p", "q", "n_iter"],
-    "poisson_e_step": ["counts", "weights", "rates"],
-    "poisson_m_step": ["counts", "frequencies", "resp"],
-    "gaussian_missing_e_step": ["X", "mean", "cov"],
-    "gaussian_missing_m_step": ["expected_x", "expected_xx"],
-}
+EXERCISES = list(contract.EXERCISES.values()) + list(contract.EXTRAS)
 
 
-@pytest.mark.parametrize("name, parameters", CONTRACT.items(), ids=list(CONTRACT))
-def test_contract_function_has_the_courses_signature(name, parameters):
-    fn = getattr(em_lib, name)
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e.name for e in EXERCISES])
+def test_reference_has_the_contracts_signature(exercise):
+    """The reference in its module has the contract's parameters, and em_lib exports that very function."""
+    fn = getattr(importlib.import_module(exercise.module), exercise.name)
     signature = inspect.signature(fn)
-    assert list(signature.parameters) == parameters
+    assert tuple(signature.parameters) == exercise.parameters
     for p in signature.parameters.values():
-        assert p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, f"{name}({p.name}) must be passable by name"
-        assert p.default is inspect.Parameter.empty, f"{name}({p.name}) has a default the contract does not give"
+        assert p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, f"{exercise.name}({p.name}) must be passable by name"
+        assert p.default is inspect.Parameter.empty, f"{exercise.name}({p.name}) has a default the contract does not give"
+    assert getattr(em_lib, exercise.name) is fn, f"em_lib.{exercise.name} is not {exercise.module}.{exercise.name}"
 
 
 def test_em_lib_exports_exactly_the_contract():
-    assert sorted(em_lib.__all__) == sorted(CONTRACT)
+    """`__all__` is the exercises in the course's order, then the extras (e_step), and each name imports."""
+    assert em_lib.__all__ == contract.exported()
+    from em_lib import kmeans_step, n_gmm_params  # notebook 05's exercises
+
+    assert callable(kmeans_step) and callable(n_gmm_params)
+
+
+def test_exercise_names_are_unique_and_answers_may_call_only_em_libs_exports():
+    names = [e.name for a in contract.ASSIGNMENTS.values() for e in a.functions]
+    assert len(names) == len(set(names)) == len(contract.EXERCISES)
+    for a in contract.ASSIGNMENTS.values():
+        assert set(a.may_call) <= set(em_lib.__all__), a.name
+        assert set(a.may_call).isdisjoint(a.exercises), f"{a.name}'s answers may call their own reference"
+    assert contract.may_call("m_step") == contract.ASSIGNMENTS["04_e_and_m_steps"].may_call
+    assert contract.may_call("no_such_exercise") == ()
+
+
+def _answer_defs(assignment):
+    """[(name, parameters)] of the functions the answer cells of solutions/<a>/<a>.ipynb define, in order."""
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    defs = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution"):
+            continue
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args
+                assert not (args.posonlyargs or args.vararg or args.kwonlyargs or args.kwarg or args.defaults), (
+                    f"{assignment}: def {node.name} must take plain parameters without defaults, as the contract")
+                defs.append((node.name, tuple(a.arg for a in args.args)))
+    return defs
+
+
+@pytest.mark.parametrize("assignment", list(contract.ASSIGNMENTS))
+def test_answer_cells_define_the_contracts_functions(assignment):
+    """The learner's answer cells hold the contract's functions, in its order, with its parameters."""
+    expected = [(e.name, e.parameters) for e in contract.ASSIGNMENTS[assignment].functions]
+    assert _answer_defs(assignment) == expected
+
+
+def test_readme_lists_the_contracts_exercises():
+    """README's table "The course": per notebook, the functions "you write" are the contract's."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \d\d \| \[[^]]*\]\(notebooks/(\w+)/\1\.ipynb\) \|.*\| ([^|]*) \|$", readme, re.M)
+    listed = [(a, tuple(re.findall(r"`(\w+)`", you_write))) for a, you_write in rows]
+    assert listed == [(a.name, a.exercises) for a in contract.ASSIGNMENTS.values()]
+
+
+# ---------------------------------------------------------------------------
+# The repository stands alone: no tracked file points at a document outside it
+# ---------------------------------------------------------------------------
+
+#: A ../ path that names something (not "../.." alone), and the old course brief's name.
+OUTSIDE = re.compile(r"(?<![\w.])((?:\.\./)+[\w-][^\s'\"`)\]>|,;]*)|\b(COURSE" r"\.md)\b")
+#: The one deliberate exception: the lecture transcript the 中文导读's quotes are checked
+#: against lives beside the repository, and the test skips when it is absent.
+ALLOWED_OUTSIDE = {("tests/test_site.py", "../" "shared/seeds")}
+
+
+def _tracked_files():
+    try:
+        out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return [name for name in out.decode().split("\0") if name]
+
+
+def _outside_references(text):
+    """The references in ``text`` to documents outside the repository."""
+    refs = []
+    for match in OUTSIDE.finditer(text):
+        ref = match.group(0).rstrip(".:")
+        if match.group(1):
+            inside = ROOT / ref.split("../")[-1]
+            if inside.exists() and inside.resolve().is_relative_to(ROOT):
+                continue
+        refs.append(ref)
+    return refs
+
+
+def test_outside_references_are_found():
+    text = ("see ../" "shared/seeds and COURSE" ".md; `ln -s ../../docs/notation.md`, [a](../hub/jupyterhub_config.py),\n"
+            "'../..' walks up; .../submitted/s001/ is elided; ../../" "NOTES.md")
+    assert _outside_references(text) == ["../" "shared/seeds", "COURSE" ".md", "../../" "NOTES.md"]
+
+
+def test_no_tracked_file_refers_to_a_document_outside_the_repository():
+    """A relative path starting ../ must name a file of the repository (from some folder of it, like
+    the links `solutions/<a>/notation.md -> ../../docs/notation.md`); symlinks stay inside it."""
+    found = []
+    for name in _tracked_files():
+        path = ROOT / name
+        if path.is_symlink():
+            if not path.resolve().is_relative_to(ROOT) or not path.exists():
+                found.append((name, os.readlink(path)))
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue  # binary, or deleted in the work tree
+        found += [(name, ref) for ref in _outside_references(text) if (name, ref) not in ALLOWED_OUTSIDE]
+    assert found == []
