@@ -23,24 +23,19 @@ bubblewrap it says loudly that students' code runs unprotected.
 
 import ast
 import importlib
-import os
 
-import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
 from . import runner
-from .integrity import RECORD, _find_coursedir, _grade_id, _nbgrader
+from .cells import RECORD, cell_source, grade_id_of, is_answer, is_test, nbgrader_meta
+from .integrity import find_coursedir, read_release
 from .sandbox import launch
 
 SETUP_TAG = "setup"
 
 _ANNOUNCED = set()
-
-
-def _source(cell):
-    return cell.source if isinstance(cell.source, str) else "".join(cell.source)
 
 
 def _defined_functions(source):
@@ -49,11 +44,6 @@ def _defined_functions(source):
     except SyntaxError:
         return []
     return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
-
-
-def _is_test(cell):
-    meta = _nbgrader(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _served(assignment):
@@ -97,7 +87,7 @@ class SandboxedExecute(NbGraderPreprocessor):
             kind=kind, limits=launch.Limits(memory_mb=self.memory_mb),
             cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
             notebook_timeout=self.notebook_timeout, parallel=self.parallel,
-            protect=tuple(p for p in (getattr(_find_coursedir(self), "root", None),) if p),
+            protect=tuple(p for p in (getattr(find_coursedir(self), "root", None),) if p),
         )
         result = runner.grade(plan, options)
         for count, step in enumerate(plan.steps, 1):  # numbered in the order they ran, as tracebacks name them
@@ -140,13 +130,12 @@ class SandboxedExecute(NbGraderPreprocessor):
             self.log.info("Sandbox: %s.", launch.describe(kind, launch.Limits(memory_mb=self.memory_mb)))
 
     def _release(self, assignment, notebook):
-        coursedir = _find_coursedir(self)
+        coursedir = find_coursedir(self)
         if coursedir is None:
             raise GradingSetupError("no nbgrader course directory found")
-        for directory in (coursedir.release_directory, coursedir.source_directory):
-            path = os.path.join(coursedir.format_path(directory, ".", assignment), notebook + ".ipynb")
-            if os.path.exists(path):
-                return nbformat.read(path, as_version=4)
+        release, _ = read_release(coursedir, assignment, notebook)
+        if release is not None:
+            return release
         raise GradingSetupError(f"neither the release nor the source of {assignment}/{notebook} exists")
 
     def _plan(self, nb, ids):
@@ -158,13 +147,13 @@ class SandboxedExecute(NbGraderPreprocessor):
         if setup is None:
             raise GradingSetupError(f"{assignment}/{notebook}: the release has no code cell to build the tests on")
         demonstrations = {
-            _source(c).strip() for c in release_code
-            if c is not setup and not _nbgrader(c).get("solution") and not _is_test(c)
+            cell_source(c).strip() for c in release_code
+            if c is not setup and not is_answer(c) and not is_test(c)
         }
         exercises = []
         for cell in release_code:
-            if _nbgrader(cell).get("solution"):
-                exercises.extend(n for n in _defined_functions(_source(cell)) if n not in exercises)
+            if is_answer(cell):
+                exercises.extend(n for n in _defined_functions(cell_source(cell)) if n not in exercises)
         with Gradebook(ids["db_url"]) as gb:
             stored = gb.find_notebook(notebook, assignment)
             tests = {c.name: c.source for c in stored.source_cells if c.cell_type == "code"}
@@ -174,15 +163,15 @@ class SandboxedExecute(NbGraderPreprocessor):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            grade_id = _grade_id(cell)
-            source = _source(cell)
-            if _is_test(cell) and grade_id in graded and grade_id not in answers and grade_id in tests:
+            grade_id = grade_id_of(cell)
+            source = cell_source(cell)
+            if is_test(cell) and grade_id in graded and grade_id not in answers and grade_id in tests:
                 steps.append(runner.Step(index, "test", tests[grade_id], grade_id))
-            elif _nbgrader(cell).get("solution"):
+            elif is_answer(cell):
                 steps.append(runner.Step(index, "student", source, grade_id or f"cell {index + 1}"))
-            elif _nbgrader(cell).get("locked") or _is_test(cell):
+            elif nbgrader_meta(cell).get("locked") or is_test(cell):
                 continue  # the instructor's read-only cells decide nothing and use em_lib
-            elif SETUP_TAG in cell.metadata.get("tags", []) or source.strip() == _source(setup).strip():
+            elif SETUP_TAG in cell.metadata.get("tags", []) or source.strip() == cell_source(setup).strip():
                 steps.append(runner.Step(index, "student", source, "setup", quiet=True))
             elif source.strip() and source.strip() not in demonstrations:
                 steps.append(runner.Step(index, "student", source, f"cell {index + 1}"))
@@ -194,4 +183,4 @@ class SandboxedExecute(NbGraderPreprocessor):
         settings = {"hidden": list(launch.HIDDEN_MODULES),
                     "served": {"em_lib": sorted(name.partition(".")[2] for name in served)} if served else {},
                     "lazy": ["matplotlib.pyplot"]}
-        return runner.Plan(steps, _source(setup), tuple(exercises), served, settings)
+        return runner.Plan(steps, cell_source(setup), tuple(exercises), served, settings)

@@ -70,6 +70,8 @@ from nbgrader.api import MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import ExportPlugin
 
+from .cells import nbgrader_meta
+
 __all__ = ["PerProblemExporter", "CanvasExporter", "MoodleExporter", "max_path"]
 
 
@@ -146,7 +148,7 @@ class PerProblemExporter(_Exporter):
             return []
         order = []
         for cell in cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             if (meta.get("grade") or meta.get("task")) and meta.get("grade_id"):
                 order.append(meta["grade_id"])
         return order

@@ -30,6 +30,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 from traitlets import List
 
+from .cells import RECORD, hidden_lines, is_instructor, is_manual, nbgrader_meta, without_hidden_tests
 from .runner import message_lines
 
 #: nbgrader's preprocessors declare ``display_data_priority`` without ``config=True`` (all but
@@ -42,18 +43,13 @@ def _display_data_priority():
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def _is_instructor_cell(cell):
-    """A test or read-only cell: its source is the instructor's, restored by autograde."""
-    meta = _meta(cell)
-    return bool((meta.get("grade") or meta.get("locked")) and not meta.get("solution"))
-
-
 class HideHiddenTests(ClearHiddenTests):
-    """ClearHiddenTests for the instructor's cells, plus error outputs cut to ``ename: evalue``."""
+    """ClearHiddenTests for the instructor's cells, plus error outputs cut to ``ename: evalue``.
+
+    A subclass for ClearHiddenTests' settings (the delimiters) and its ``preprocess``; each cell is
+    done here (``cells.without_hidden_tests``), as nbgrader's own ``preprocess_cell`` would refuse
+    a hidden region in a cell that is not graded.
+    """
 
     display_data_priority = _display_data_priority()
 
@@ -63,29 +59,19 @@ class HideHiddenTests(ClearHiddenTests):
     def preprocess(self, nb, resources):
         self._hidden = set()
         for cell in nb.cells:
-            if cell.cell_type == "code" and _is_instructor_cell(cell):
-                self._hidden.update(self._hidden_lines(cell.source))
+            if cell.cell_type == "code" and is_instructor(cell):
+                lines = hidden_lines(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
+                self._hidden.update(line.strip() for line in lines if len(line.strip()) >= self.min_line)
         return super().preprocess(nb, resources)
-
-    def _hidden_lines(self, source):
-        lines, inside = [], False
-        for line in source.splitlines():
-            if self.begin_test_delimeter in line:
-                inside = True
-            elif self.end_test_delimeter in line:
-                inside = False
-            elif inside and len(line.strip()) >= self.min_line:
-                lines.append(line.strip())
-        return lines
 
     def _quotes_hidden(self, output):
         text = _ANSI.sub("", "\n".join(output.get("traceback", [])))
         return self.begin_test_delimeter in text or any(line in text for line in self._hidden)
 
     def preprocess_cell(self, cell, resources, cell_index):
-        instructor = _is_instructor_cell(cell)
+        instructor = is_instructor(cell)
         if instructor:
-            self._remove_hidden_test_region(cell)
+            cell.source = without_hidden_tests(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
         if cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error" and (instructor or self._quotes_hidden(output)):
@@ -97,12 +83,6 @@ class HideHiddenTests(ClearHiddenTests):
 
 #: Said at a written answer nobody has graded yet (nbgrader shows its score as 0).
 NOT_GRADED_YET = "Not graded yet"
-
-
-def _is_manual(cell):
-    """A cell graded by hand: a written (or free-response code) answer, or a task."""
-    meta = _meta(cell)
-    return bool(meta.get("grade") and meta.get("solution")) or bool(meta.get("task"))
 
 
 def _converter(obj):
@@ -146,8 +126,8 @@ class MarkUngraded(NbGraderPreprocessor):
             pending = {grade.name for grade in grades if grade.auto_score is None and grade.manual_score is None}
         ungraded = []
         for cell in nb.cells:
-            meta = _meta(cell)
-            if _is_manual(cell) and meta.get("grade_id") in pending:
+            meta = nbgrader_meta(cell)
+            if is_manual(cell) and meta.get("grade_id") in pending:
                 ungraded.append(meta.get("points") or 0)
                 note = (f"**{NOT_GRADED_YET}.** Your instructor has not graded this answer yet; the score "
                         "shown for it is a placeholder and counts as 0 in the total until it is graded.")
@@ -158,7 +138,7 @@ class MarkUngraded(NbGraderPreprocessor):
             note = new_markdown_cell(
                 f"**{NOT_GRADED_YET}:** {len(ungraded)} {answers} not graded yet ({points:g} points). "
                 "The total above counts them as 0 for now; look for \"Not graded yet\" below.")
-            note.metadata["course_grading"] = {"not_graded_yet": len(ungraded)}
+            note.metadata[RECORD] = {"not_graded_yet": len(ungraded)}
             nb.cells.insert(0, note)
         return nb, resources
 

@@ -70,29 +70,15 @@ import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 
-#: Where the record lives in the notebook's metadata.
-RECORD = "course_grading"
-
-_FLAGS = ("grade", "solution", "locked", "task")
-
-
-def _nbgrader(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def _grade_id(cell):
-    """The grade id of an nbgrader cell (graded, answer, locked or task), else None."""
-    meta = _nbgrader(cell)
-    if meta.get("grade_id") and any(meta.get(flag) for flag in _FLAGS):
-        return meta["grade_id"]
-    return None
+from .cells import FLAGS, RECORD, grade_id_of, is_answer, is_graded, is_task, nbgrader_meta, without_hidden_tests
+from .submissions import SUBMITTED_AS
 
 
 def _settings(meta):
     """The grading settings of nbgrader metadata, comparable across submission and release."""
-    out = {flag: bool(meta.get(flag)) for flag in _FLAGS}
+    out = {flag: bool(meta.get(flag)) for flag in FLAGS}
     if meta.get("grade"):
         try:
             out["points"] = float(meta.get("points"))
@@ -101,13 +87,7 @@ def _settings(meta):
     return out
 
 
-def _without_hidden_tests(source):
-    cell = nbformat.v4.new_code_cell(source)
-    ClearHiddenTests(enforce_metadata=False)._remove_hidden_test_region(cell)
-    return cell.source
-
-
-def _find_coursedir(obj):
+def find_coursedir(obj):
     """nbgrader's CourseDirectory, found up the parent chain (preprocessor, exporter, converter)."""
     while obj is not None:
         coursedir = getattr(obj, "coursedir", None)
@@ -115,6 +95,15 @@ def _find_coursedir(obj):
             return coursedir
         obj = getattr(obj, "parent", None)
     return None
+
+
+def read_release(coursedir, assignment, notebook):
+    """(the notebook, the directory it was read from): the release's, else the source's; (None, None) if neither."""
+    for directory in (coursedir.release_directory, coursedir.source_directory):
+        path = os.path.join(coursedir.format_path(directory, ".", assignment), notebook + ".ipynb")
+        if os.path.exists(path):
+            return nbformat.read(path, as_version=4), directory
+    return None, None
 
 
 def _cell_like(reference, source):
@@ -143,9 +132,9 @@ class RestoreCells(NbGraderPreprocessor):
                 cell.name: cell.source
                 for cell in gb.find_notebook(self.notebook, self.assignment).source_cells
             }
-        reference = [cell for cell in reference if _grade_id(cell) in stored]
-        self.order = [_grade_id(cell) for cell in reference]
-        self.by_id = {_grade_id(cell): cell for cell in reference}
+        reference = [cell for cell in reference if grade_id_of(cell) in stored]
+        self.order = [grade_id_of(cell) for cell in reference]
+        self.by_id = {grade_id_of(cell): cell for cell in reference}
         self.events = []
         self._renamed(nb)
 
@@ -179,18 +168,14 @@ class RestoreCells(NbGraderPreprocessor):
 
     def _reference_cells(self):
         """The release's nbgrader cells in order (the source's if there is no release), or None."""
-        coursedir = _find_coursedir(self)
+        coursedir = find_coursedir(self)
         if coursedir is None:
             self.log.warning("RestoreCells: no course directory found; graded cells are not checked")
             return None
-        for directory in (coursedir.release_directory, coursedir.source_directory):
-            path = os.path.join(
-                coursedir.format_path(directory, ".", self.assignment), self.notebook + ".ipynb"
-            )
-            if os.path.exists(path):
-                nb = nbformat.read(path, as_version=4)
-                self.from_release = directory == coursedir.release_directory
-                return [cell for cell in nb.cells if _grade_id(cell)]
+        nb, directory = read_release(coursedir, self.assignment, self.notebook)
+        if nb is not None:
+            self.from_release = directory == coursedir.release_directory
+            return [cell for cell in nb.cells if grade_id_of(cell)]
         self.log.warning(
             "RestoreCells: neither the release nor the source of %s/%s exists; graded cells are not checked",
             self.assignment, self.notebook,
@@ -211,7 +196,7 @@ class RestoreCells(NbGraderPreprocessor):
         """
         count, last = {}, {}
         for index, cell in enumerate(nb.cells):
-            grade_id = _grade_id(cell)
+            grade_id = grade_id_of(cell)
             if grade_id in self.by_id:
                 count[grade_id] = count.get(grade_id, 0) + 1
                 last[grade_id] = index
@@ -219,7 +204,7 @@ class RestoreCells(NbGraderPreprocessor):
         leading, segments, seen_order, earlier = [], {}, [], {}
         current = leading
         for index, cell in enumerate(nb.cells):
-            grade_id = _grade_id(cell)
+            grade_id = grade_id_of(cell)
             if grade_id is None:
                 # an ordinary cell: nbgrader metadata here (e.g. without a schema_version) would
                 # make nbgrader abort the whole batch with "old version of the metadata format"
@@ -235,7 +220,7 @@ class RestoreCells(NbGraderPreprocessor):
                 continue
             if grade_id not in seen_order:
                 seen_order.append(grade_id)  # the order check goes by where the student first put it
-            if _nbgrader(self.by_id[grade_id]).get("solution"):
+            if is_answer(self.by_id[grade_id]):
                 if index != last[grade_id]:
                     cell.metadata.pop("nbgrader", None)  # an earlier copy: an ordinary cell, just before the last
                     earlier.setdefault(grade_id, []).append(cell)
@@ -252,25 +237,24 @@ class RestoreCells(NbGraderPreprocessor):
         """The answer cell an nbgrader cell belongs to: itself, or the nearest answer cell above it."""
         index = self.order.index(grade_id)
         for g in reversed(self.order[: index + 1]):
-            if _nbgrader(self.by_id[g]).get("solution"):
+            if is_answer(self.by_id[g]):
                 return g
         return self._first_answer()
 
     def _first_answer(self):
-        return next((g for g in self.order if _nbgrader(self.by_id[g]).get("solution")), None)
+        return next((g for g in self.order if is_answer(self.by_id[g])), None)
 
     def _grades_of(self, grade_id):
         """The grades a problem with this cell affects: its own, or (for an ungraded cell) its exercise's tests."""
-        if _nbgrader(self.by_id[grade_id]).get("grade") and not _nbgrader(self.by_id[grade_id]).get("solution"):
+        if is_graded(self.by_id[grade_id]) and not is_answer(self.by_id[grade_id]):
             return [grade_id]
         answer = self._answer_of(grade_id)
         start = self.order.index(answer) if answer in self.order else self.order.index(grade_id)
         out = []
         for g in self.order[start:]:
-            meta = _nbgrader(self.by_id[g])
-            if g != answer and meta.get("solution"):
+            if g != answer and is_answer(self.by_id[g]):
                 break
-            if meta.get("grade"):
+            if is_graded(self.by_id[g]):
                 out.append(g)
         return out
 
@@ -291,19 +275,19 @@ class RestoreCells(NbGraderPreprocessor):
 
     def _check(self, cell, stored_source):
         """Put a present nbgrader cell back to the release: type, settings, and (if locked) source."""
-        grade_id = _grade_id(cell)
+        grade_id = grade_id_of(cell)
         ref = self.by_id[grade_id]
-        ref_meta = _nbgrader(ref)
+        ref_meta = nbgrader_meta(ref)
         changed = []
         if cell.cell_type != ref.cell_type:
             changed.append(f"cell type ({cell.cell_type} instead of {ref.cell_type})")
-        student_settings, release_settings = _settings(_nbgrader(cell)), _settings(ref_meta)
+        student_settings, release_settings = _settings(nbgrader_meta(cell)), _settings(ref_meta)
         for key in release_settings:
             if student_settings.get(key) != release_settings[key]:
                 changed.append(f"{key} ({student_settings.get(key)} instead of {release_settings[key]})")
         edited = False
         if ref_meta.get("locked"):
-            accepted = {s.rstrip() for s in (stored_source, ref.source, _without_hidden_tests(stored_source))}
+            accepted = {s.rstrip() for s in (stored_source, ref.source, without_hidden_tests(stored_source))}
             edited = cell.source.rstrip() not in accepted
             source = stored_source
         else:
@@ -330,7 +314,7 @@ class RestoreCells(NbGraderPreprocessor):
     def _restore(self, grade_id, stored_source):
         ref = self.by_id[grade_id]
         kind = self._kind(grade_id)
-        if _nbgrader(ref).get("locked"):
+        if nbgrader_meta(ref).get("locked"):
             cell = _cell_like(ref, stored_source)
             self._event(grade_id, "deleted", f"The {kind} `{grade_id}` was missing from the submitted notebook; "
                         "it was put back from the course's copy and graded as usual.", review=True)
@@ -346,7 +330,7 @@ class RestoreCells(NbGraderPreprocessor):
 
     def _duplicated(self, grade_id, count):
         kind = self._kind(grade_id)
-        if _nbgrader(self.by_id[grade_id]).get("solution"):
+        if is_answer(self.by_id[grade_id]):
             earlier = "the earlier copy" if count == 2 else f"the {count - 1} earlier copies"
             ordinary = "an ordinary cell" if count == 2 else "ordinary cells"
             if self.by_id[grade_id].cell_type == "code":
@@ -364,22 +348,22 @@ class RestoreCells(NbGraderPreprocessor):
 
     def _renamed(self, nb):
         """The submission was handed in under another file name (see ``course_grading.submissions``)."""
-        record = nb.metadata.get(RECORD, {}).pop("submitted_as", None)
+        record = nb.metadata.get(RECORD, {}).pop(SUBMITTED_AS, None)
         if not record or not record.get("file"):
             return
-        first_grade = next((g for g in self.order if _nbgrader(self.by_id[g]).get("grade")), None)
+        first_grade = next((g for g in self.order if is_graded(self.by_id[g])), None)
         self._event(None, "renamed", f"The notebook was handed in as '{record['file']}' instead of "
                     f"'{self.notebook}.ipynb'; it was copied to '{self.notebook}.ipynb' (the student's file is "
                     "unchanged) and graded as usual.", review=True,
                     grades=[first_grade] if first_grade else [], comment=self._first_answer())
 
     def _kind(self, grade_id):
-        meta = _nbgrader(self.by_id[grade_id])
-        if meta.get("solution"):
+        cell = self.by_id[grade_id]
+        if is_answer(cell):
             return "answer cell"
-        if meta.get("grade"):
+        if is_graded(cell):
             return "test cell"
-        if meta.get("task"):
+        if is_task(cell):
             return "task cell"
         return "read-only cell"
 

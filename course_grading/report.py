@@ -49,9 +49,9 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from .cells import RECORD, cell_source, nbgrader_meta
 from .exports import PerProblemExporter, number
 
-RECORD = "course_grading"  # the grader's own metadata in an autograded notebook (course_grading.execute)
 FULL, PARTIAL, NONE, WAITING = "full", "partial", "none", "waiting"
 OUTCOMES = (FULL, PARTIAL, NONE, WAITING)
 #: Okabe and Ito's colour-blind-safe palette: bluish green, orange, vermillion, grey.
@@ -135,12 +135,12 @@ def _exercises(cells):
     answer cell above it (the exercise is the function that cell defines); a written answer is its own."""
     owner, exercises = None, {}
     for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         grade_id, code = meta.get("grade_id"), cell.get("cell_type") == "code"
         if not grade_id:
             continue
         if meta.get("solution") and code:
-            owner = _defined_function("".join(cell.get("source", ""))) or grade_id
+            owner = _defined_function(cell_source(cell)) or grade_id
         elif meta.get("grade") or meta.get("task"):
             exercises[grade_id] = owner if code and owner else grade_id
     return exercises
@@ -174,7 +174,7 @@ def read_assignment(gradebook, coursedir, name, base_url):
     for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
         source = _source_cells(coursedir, name, notebook.name)
         exercises = _exercises(source)
-        order = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in source]
+        order = [nbgrader_meta(c).get("grade_id") for c in source]
         graded = {c.name: c for c in notebook.grade_cells}
         for grade_id in [g for g in order if g in graded] + sorted(g for g in graded if g not in order):
             cell = graded[grade_id]

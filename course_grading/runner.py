@@ -41,9 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from nbformat.v4 import new_output
 
+from .cells import hidden_ranges
 from .sandbox.session import Session, Stopped
-
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 #: What a student's cell that uses a name from a cell grading does not run is told.
 NOT_RUN_NOTE = (
@@ -115,20 +114,6 @@ def _error(ename, evalue):
 
 def _stream(text):
     return new_output("stream", name="stdout", text=text)
-
-
-def hidden_ranges(source):
-    """1-based (first, last) line numbers of each hidden-test region of a test cell."""
-    ranges, start = [], None
-    for number, line in enumerate(source.splitlines(), 1):
-        if HIDDEN_BEGIN in line:
-            start = number
-        elif HIDDEN_END in line and start is not None:
-            ranges.append((start, number))
-            start = None
-    if start is not None:
-        ranges.append((start, len(source.splitlines())))
-    return tuple(ranges)
 
 
 # --------------------------------------------------------------------------

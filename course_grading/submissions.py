@@ -43,8 +43,9 @@ import os
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde, NbGraderException
 
-#: Where the record of a renamed notebook lives in the copy's notebook metadata.
-RECORD = "course_grading"
+from .cells import RECORD
+
+#: Where the record of a renamed notebook lives in the copy's notebook metadata (under ``RECORD``).
 SUBMITTED_AS = "submitted_as"
 
 
@@ -98,6 +99,7 @@ class CourseAutograde(Autograde):
 
     def init_notebooks(self):
         """nbgrader's, but a student folder with no notebook at all is kept, to be named in an ERROR."""
+        # Re-states nbgrader's method for this case: its loop drops such a folder, with no hook to keep it.
         if self.coursedir.notebook_id != "*":
             return super().init_notebooks()
         folders = [

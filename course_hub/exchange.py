@@ -43,7 +43,7 @@ from nbgrader.exchange.default import (
     ExchangeReleaseFeedback,
     ExchangeSubmit,
 )
-from nbgrader.utils import check_mode, get_username, notebook_hash
+from nbgrader.utils import check_directory, get_username, notebook_hash
 
 #: Files of a submission: owner read/write, the graders' group read (0640).
 SUBMISSION_FILE_MODE = S_IRUSR | S_IWUSR | S_IRGRP
@@ -56,13 +56,23 @@ class PrivateExchange:
 
     def ensure_root(self):
         """The exchange must exist and be traversable; nbgrader would demand (or chmod) 0777."""
-        if not os.path.isdir(self.root) or not check_mode(self.root, execute=True):
+        if not check_directory(self.root, execute=True):
             self.fail(
                 f"The course exchange {self.root} does not exist or is not readable; it is made by the "
                 "Hub's set-up (`make hub`, or `python -m course_hub setup` as root). Ask your instructor.")
 
     def course_dir(self, *parts):
         return os.path.join(self.root, self.coursedir.course_id, *parts)
+
+    def require_course(self):
+        """The course's directory in the exchange; fail as nbgrader does when no course is named."""
+        if self.coursedir.course_id == "":
+            self.fail("No course id specified. Re-run with --course flag.")
+        return self.course_dir()
+
+    def own_student_id(self):
+        """The student ``--student`` names, else the user running the command."""
+        return self.coursedir.student_id if self.coursedir.student_id != "*" else get_username()
 
     def student_dir(self, kind, student_id):
         """``inbound/<student>`` or ``feedback/<student>``."""
@@ -73,13 +83,11 @@ class PrivateReleaseAssignment(PrivateExchange, ExchangeReleaseAssignment):
     """Release into ``outbound/`` as nbgrader does, but never create or chmod ``inbound/``."""
 
     def init_dest(self):
-        if self.coursedir.course_id == "":
-            self.fail("No course id specified. Re-run with --course flag.")
-        self.course_path = self.course_dir()
+        self.course_path = self.require_course()
         self.outbound_path = self.course_dir("outbound")
         self.inbound_path = self.course_dir("inbound")
         self.dest_path = os.path.join(self.outbound_path, self.coursedir.assignment_id)
-        if not os.path.isdir(self.outbound_path) or not check_mode(self.outbound_path, write=True, execute=True):
+        if not check_directory(self.outbound_path, write=True, execute=True):
             self.fail(f"Only the instructor can release: {self.outbound_path} is not writable for "
                       f"{get_username()}.")
 
@@ -92,9 +100,8 @@ class PrivateSubmit(PrivateExchange, ExchangeSubmit):
     """Submit into ``inbound/<student>/``: files 0640 and directories 0750, group the graders'."""
 
     def init_dest(self):
-        if self.coursedir.course_id == "":
-            self.fail("No course id specified. Re-run with --course flag.")
-        student_id = self.coursedir.student_id if self.coursedir.student_id != "*" else get_username()
+        self.require_course()
+        student_id = self.own_student_id()
         try:
             allowed = self.authenticator.has_access(self.coursedir.student_id, self.coursedir.course_id)
         except Exception as error:   # the Hub does not show one student another's groups
@@ -104,7 +111,7 @@ class PrivateSubmit(PrivateExchange, ExchangeSubmit):
         if "*" in student_id or "+" in student_id or os.sep in student_id:
             self.fail(f"The student ID should contain no '*', '+' or '/'; got {student_id}")
         self.inbound_path = self.student_dir("inbound", student_id)
-        if not os.path.isdir(self.inbound_path) or not check_mode(self.inbound_path, write=True, execute=True):
+        if not check_directory(self.inbound_path, write=True, execute=True):
             self.fail(
                 f"{get_username()} cannot submit as {student_id}: {self.inbound_path} is not theirs. "
                 "If you are enrolled, ask your instructor to check your enrolment.")
@@ -116,6 +123,7 @@ class PrivateSubmit(PrivateExchange, ExchangeSubmit):
             self.assignment_filename += "+" + base64.urlsafe_b64encode(os.urandom(9)).decode("ascii")
 
     def copy_files(self):
+        # Re-states nbgrader's copy_files: the order of its copies and chmods is inline in it.
         self.init_release()
         self.check_filename_diff()
         secret = secrets.token_hex(64)
@@ -141,11 +149,9 @@ class PrivateCollect(PrivateExchange, ExchangeCollect):
     """Collect from ``inbound/<student>/`` only what that student wrote there."""
 
     def init_src(self):
-        if self.coursedir.course_id == "":
-            self.fail("No course id specified. Re-run with --course flag.")
-        self.course_path = self.course_dir()
+        self.course_path = self.require_course()
         self.inbound_path = self.course_dir("inbound")
-        if not os.path.isdir(self.inbound_path) or not check_mode(self.inbound_path, read=True, execute=True):
+        if not check_directory(self.inbound_path, read=True, execute=True):
             self.fail(f"Only the instructor can collect: {self.inbound_path} cannot be listed by {get_username()}.")
         wanted = self.coursedir.student_id if self.coursedir.student_id else "*"
         records = []
@@ -169,6 +175,7 @@ class PrivateCollect(PrivateExchange, ExchangeCollect):
 
     def _choose_records(self, by_student):
         """nbgrader's rule: the newest submission (or the newest before the due date)."""
+        # Re-states nbgrader's rule: it is inline in ExchangeCollect.init_src, which reads inbound/ itself.
         from nbgrader.api import Gradebook, MissingEntry
 
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
@@ -189,15 +196,14 @@ class PrivateReleaseFeedback(PrivateExchange, ExchangeReleaseFeedback):
     """Release each student's feedback into ``feedback/<student>/``."""
 
     def init_dest(self):
-        if self.coursedir.course_id == "":
-            self.fail("No course id specified. Re-run with --course flag.")
-        self.course_path = self.course_dir()
+        self.course_path = self.require_course()
         self.outbound_feedback_path = self.course_dir("feedback")
         self.dest_path = self.outbound_feedback_path
         if not os.path.isdir(self.dest_path):
             self.fail(f"{self.dest_path} does not exist: the Hub's set-up makes it (`python -m course_hub setup` as root).")
 
     def copy_files(self):
+        # Re-states nbgrader's copy_files: the shared feedback/ it releases into is inline in it.
         excluded = set(filter(None, self.coursedir.student_id_exclude.split(",")))
         pattern = self.coursedir.format_path(self.coursedir.feedback_directory, "*", self.coursedir.assignment_id)
         for html in sorted(glob.glob(os.path.join(pattern, "*.html"))):
@@ -229,14 +235,13 @@ class PrivateFetchFeedback(PrivateExchange, ExchangeFetchFeedback):
     """Fetch feedback from the student's own ``feedback/<student>/``."""
 
     def init_src(self):
-        if self.coursedir.course_id == "":
-            self.fail("No course id specified. Re-run with --course flag.")
-        student_id = self.coursedir.student_id if self.coursedir.student_id != "*" else get_username()
-        self.course_path = self.course_dir()
+        self.course_path = self.require_course()
+        student_id = self.own_student_id()
         self.outbound_path = self.src_path = self.student_dir("feedback", student_id)
         self.cache_path = os.path.join(self.cache, self.coursedir.course_id)
-        if not os.path.isdir(self.src_path) or not check_mode(self.src_path, read=True, execute=True):
+        if not check_directory(self.src_path, read=True, execute=True):
             self.fail(f"{get_username()} cannot read {self.src_path}.")
+        # Re-states nbgrader's search of the cached submissions: the shared feedback/ is inline in it.
         self.feedback_files = []
         assignment_id = self.coursedir.assignment_id or "*"
         for submission in sorted(glob.glob(os.path.join(self.cache_path, f"*+{assignment_id}+*"))):
@@ -281,6 +286,7 @@ class PrivateList(PrivateExchange, ExchangeList):
 
     def _point_feedback_at_student_dir(self, info):
         """Redo nbgrader's "is there feedback to fetch" check in ``feedback/<student>/``."""
+        # Re-states part of nbgrader's parse_assignments, which has feedback/<hash>.html inline.
         secret = _read_secret(info["path"])
         if secret is None:
             return

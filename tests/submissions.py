@@ -23,17 +23,21 @@ from course import copy_course, nbgrader_config, notebook_path
 _SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
-def _nbgrader(cell):
+def nbgrader_meta(cell):
+    """The nbgrader metadata of a cell of a notebook read as JSON ({} if none)."""
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def _source(cell):
+def cell_source(cell):
+    """The source of a cell of a notebook read as JSON, as one string."""
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
 
 
 def answer_cells(notebook):
     """{grade_id: cell} for the cells a student writes in (code and written answers)."""
-    return {_nbgrader(c)["grade_id"]: c for c in notebook["cells"] if _nbgrader(c).get("solution")}
+    return {nbgrader_meta(c)["grade_id"]: c for c in notebook["cells"] if nbgrader_meta(c).get("solution")}
 
 
 def strip_solution_markers(source):
@@ -74,7 +78,7 @@ class Course:
         unknown = set(replacements) - set(answers)
         assert not unknown, f"no answer cells {sorted(unknown)} in {assignment}"
         for grade_id, cell in answer_cells(notebook).items():
-            text = replacements.get(grade_id, strip_solution_markers(_source(answers[grade_id])))
+            text = replacements.get(grade_id, strip_solution_markers(cell_source(answers[grade_id])))
             cell["source"] = text
         return notebook
 
@@ -105,9 +109,9 @@ class Course:
 def autograded_ids(source_notebook):
     """grade_ids of the autograded test cells (written answers are graded by hand)."""
     return {
-        _nbgrader(c)["grade_id"]
+        nbgrader_meta(c)["grade_id"]
         for c in source_notebook["cells"]
-        if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")
+        if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
     }
 
 
@@ -122,7 +126,7 @@ def auto_total(grades, source_notebook):
 def with_extra_cell(notebook, after_grade_id, source):
     """``notebook`` with a code cell the student added just after the cell ``after_grade_id``."""
     notebook = copy.deepcopy(notebook)
-    index = next(i for i, c in enumerate(notebook["cells"]) if _nbgrader(c).get("grade_id") == after_grade_id)
+    index = next(i for i, c in enumerate(notebook["cells"]) if nbgrader_meta(c).get("grade_id") == after_grade_id)
     notebook["cells"].insert(index + 1, dict(new_code_cell(source)))
     return notebook
 
@@ -132,11 +136,11 @@ def hidden_lines(source_notebook, release_notebook):
 
     (A hidden line may repeat a visible one, e.g. ``with feedback.using_reference(...):``.)
     """
-    visible = "\n".join(_source(cell) for cell in release_notebook["cells"])
+    visible = "\n".join(cell_source(cell) for cell in release_notebook["cells"])
     lines = []
     for cell in source_notebook["cells"]:
         inside = False
-        for line in _source(cell).splitlines():
+        for line in cell_source(cell).splitlines():
             if "BEGIN HIDDEN TESTS" in line:
                 inside = True
             elif "END HIDDEN TESTS" in line:

@@ -30,7 +30,7 @@ import pytest
 
 from browser import SCREENSHOTS, Console, Lab, NO_PLAYWRIGHT, chromium, copy_release
 from course import notebook_path
-from submissions import Course, answer_cells
+from submissions import Course, answer_cells, cell_source, nbgrader_meta
 
 A = "01_latent_variables"
 STUDENT = "learner"
@@ -84,27 +84,19 @@ EXECUTED = re.compile(r"^\[\d+\]:$")
 RED = "application/vnd.jupyter.stderr"
 
 
-def _source(cell):
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def _nbgrader(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def expected_error_cells(notebook):
     """Indices of the code cells that show an error in a release nobody has answered yet.
 
     The exercises' self-check and test cells (nbgrader cells that are not answers), and the cells
     that call a function the learner writes (its answer cell still raises NotImplementedError).
     """
-    learner_functions = {name for cell in notebook["cells"] if _nbgrader(cell).get("solution")
-                         for name in re.findall(r"^def (\w+)\(", _source(cell), re.MULTILINE)}
+    learner_functions = {name for cell in notebook["cells"] if nbgrader_meta(cell).get("solution")
+                         for name in re.findall(r"^def (\w+)\(", cell_source(cell), re.MULTILINE)}
     out = set()
     for i, cell in enumerate(notebook["cells"]):
-        if cell["cell_type"] != "code" or _nbgrader(cell).get("solution"):
+        if cell["cell_type"] != "code" or nbgrader_meta(cell).get("solution"):
             continue
-        if _nbgrader(cell).get("grade_id") or any(re.search(rf"(?<![\w.]){f}\(", _source(cell)) for f in learner_functions):
+        if nbgrader_meta(cell).get("grade_id") or any(re.search(rf"(?<![\w.]){f}\(", cell_source(cell)) for f in learner_functions):
             out.add(i)
     return out
 
@@ -112,7 +104,7 @@ def expected_error_cells(notebook):
 def math_cells(notebook):
     """Indices of the markdown cells with maths ($ outside code spans)."""
     return [i for i, cell in enumerate(notebook["cells"])
-            if cell["cell_type"] == "markdown" and "$" in re.sub(r"`[^`\n]*`", "", _source(cell))]
+            if cell["cell_type"] == "markdown" and "$" in re.sub(r"`[^`\n]*`", "", cell_source(cell))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,11 +295,11 @@ def test_a_learner_runs_the_release_and_sees_errors_only_in_the_exercises(lab, c
     shown = {i for i in code if RED in seen[i]["outputs"]}
     assert shown == errors, f"errors in cells {sorted(shown)}, expected exactly in {sorted(errors)}"
     for i in errors:
-        if _nbgrader(notebook["cells"][i]).get("grade_id"):  # an exercise's check: says what to do
+        if nbgrader_meta(notebook["cells"][i]).get("grade_id"):  # an exercise's check: says what to do
             assert NOT_WRITTEN in seen[i]["output"], f"cell {i}: {seen[i]['output'][:500]}"
         else:  # a cell that uses the learner's function: its NotImplementedError
             assert "NotImplementedError" in seen[i]["red"], f"cell {i}: {seen[i]['red'][:500]}"
-    figures = [i for i in code if "plt.show()" in _source(notebook["cells"][i])]
+    figures = [i for i in code if "plt.show()" in cell_source(notebook["cells"][i])]
     for i in figures:
         assert seen[i]["imgs"] and all(img["complete"] and img["width"] > 0 for img in seen[i]["imgs"]), \
             f"cell {i}: figure not drawn: {seen[i]['imgs']}"
@@ -346,7 +338,7 @@ def test_the_answered_notebook_runs_clean_and_validates(lab, course, page):
     seen = cells(page)
     problems = {i: seen[i]["red"][:300] for i in code if RED in seen[i]["outputs"]}
     assert not problems, f"errors or stderr in an answered notebook: {problems}"
-    figures = [i for i in code if "plt.show()" in _source(notebook["cells"][i])]
+    figures = [i for i in code if "plt.show()" in cell_source(notebook["cells"][i])]
     assert figures
     for i in figures:
         assert seen[i]["imgs"], f"cell {i} draws no figure"
@@ -437,8 +429,8 @@ def test_moving_a_slider_redraws_the_picture(lab, moving, page, assignment, widg
 
 def manual_grading_ids(notebook):
     """grade_ids of the cells graded by hand (written answers)."""
-    return [_nbgrader(c)["grade_id"] for c in notebook["cells"]
-            if _nbgrader(c).get("solution") and _nbgrader(c).get("grade")]
+    return [nbgrader_meta(c)["grade_id"] for c in notebook["cells"]
+            if nbgrader_meta(c).get("solution") and nbgrader_meta(c).get("grade")]
 
 
 def test_the_formgrader_shows_the_autograded_submission(lab, course, page):
@@ -467,8 +459,8 @@ def test_the_formgrader_shows_the_autograded_submission(lab, course, page):
     for grade_id, cell in answer_cells(course.filled(A)).items():  # a line the student wrote, in every code answer
         if cell["cell_type"] != "code":
             continue
-        given = set(_source(answer_cells(course.release(A))[grade_id]).splitlines())
-        written = [line.strip() for line in _source(cell).splitlines() if line.strip() and line not in given]
+        given = set(cell_source(answer_cells(course.release(A))[grade_id]).splitlines())
+        written = [line.strip() for line in cell_source(cell).splitlines() if line.strip() and line not in given]
         assert written and written[0] in body, f"{grade_id}: the student's answer is not shown ({written[:1]})"
     shot(page, "09-formgrader-manual-grading")
     written = manual_grading_ids(course.source(A))

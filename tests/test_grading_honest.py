@@ -15,14 +15,14 @@ import pytest
 
 from course import notebook_path
 from honest_answers import HONEST
-from submissions import Course, _nbgrader, auto_total, autograded_ids, with_extra_cell
+from submissions import Course, auto_total, autograded_ids, nbgrader_meta, with_extra_cell
 
 ASSIGNMENTS = sorted({h.assignment for h in HONEST})
 
 
 def _with_cell_before(notebook, grade_id, source):
     notebook = copy.deepcopy(notebook)
-    index = next(i for i, c in enumerate(notebook["cells"]) if _nbgrader(c).get("grade_id") == grade_id)
+    index = next(i for i, c in enumerate(notebook["cells"]) if nbgrader_meta(c).get("grade_id") == grade_id)
     notebook["cells"].insert(index, {"cell_type": "code", "execution_count": None, "id": f"before-{index}",
                                      "metadata": {}, "outputs": [], "source": source})
     return notebook

@@ -26,7 +26,7 @@ from functools import cached_property
 import pytest
 
 from course import SOLUTIONS, assignments, notebook_path, read_notebook
-from submissions import Course, _nbgrader, _source, auto_total
+from submissions import Course, auto_total, cell_source, nbgrader_meta
 from em_lib.feedback.core import mistake_catalogue
 from wrong_answers import REFERENCE_CALLS, WRONG_ANSWERS, function_name
 
@@ -54,18 +54,18 @@ def _answer_functions(notebook):
     """{function name: answer grade_id} for the code answer cells of a source notebook."""
     out = {}
     for cell in notebook["cells"]:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if cell["cell_type"] == "code" and meta.get("solution"):
-            out[function_name(_source(cell))] = meta["grade_id"]
+            out[function_name(cell_source(cell))] = meta["grade_id"]
     return out
 
 
 def _autograded_cells(notebook):
     """{grade_id: points} of the autograded test cells."""
     return {
-        _nbgrader(c)["grade_id"]: _nbgrader(c)["points"]
+        nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
         for c in notebook["cells"]
-        if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")
+        if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
     }
 
 
@@ -139,7 +139,7 @@ class Graded:
     def _errors(notebook):
         out = {}
         for cell in notebook["cells"]:
-            grade_id = _nbgrader(cell).get("grade_id")
+            grade_id = nbgrader_meta(cell).get("grade_id")
             shown = [f"{o['ename']}: {o['evalue']}" for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if grade_id and shown:
                 out[grade_id] = "\n".join(shown)
@@ -227,8 +227,8 @@ def _signature(source):
 
 @pytest.mark.parametrize("entry", WRONG_ANSWERS + REFERENCE_CALLS, ids=lambda e: e.id)
 def test_entry_keeps_the_signature_of_the_release(entry):
-    cell = next(c for c in SOURCES[entry.assignment]["cells"] if _nbgrader(c).get("grade_id") == entry.grade_id)
-    assert _signature(entry.source) == _signature(_source(cell)), f"{entry.id}: signature differs from the release"
+    cell = next(c for c in SOURCES[entry.assignment]["cells"] if nbgrader_meta(c).get("grade_id") == entry.grade_id)
+    assert _signature(entry.source) == _signature(cell_source(cell)), f"{entry.id}: signature differs from the release"
 
 
 # --------------------------------------------------------------------------

@@ -14,16 +14,9 @@ import symtable
 import pytest
 
 from course import SOLUTIONS, assignments, notebook_path
+from submissions import cell_source, nbgrader_meta
 
 SETUP_TAG = "setup"
-
-
-def _source(cell):
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def _notebook(assignment):
@@ -56,8 +49,8 @@ def _imported(source):
 def _exercises(notebook):
     names = set()
     for cell in notebook["cells"]:
-        if cell["cell_type"] == "code" and _meta(cell).get("solution"):
-            tree = ast.parse(_source(cell))
+        if cell["cell_type"] == "code" and nbgrader_meta(cell).get("solution"):
+            tree = ast.parse(cell_source(cell))
             names.update(n.name for n in tree.body if isinstance(n, ast.FunctionDef))
     return names
 
@@ -67,19 +60,19 @@ def test_one_setup_cell_of_imports_the_tests_build_on(assignment):
     notebook = _notebook(assignment)
     setups = [c for c in notebook["cells"] if SETUP_TAG in c.get("metadata", {}).get("tags", [])]
     assert len(setups) == 1, f"{assignment}: {len(setups)} cells tagged {SETUP_TAG!r}, expected one"
-    assert setups[0]["cell_type"] == "code" and not _meta(setups[0]), "the setup cell is an ordinary code cell"
+    assert setups[0]["cell_type"] == "code" and not nbgrader_meta(setups[0]), "the setup cell is an ordinary code cell"
 
 
 @pytest.mark.parametrize("assignment", assignments())
 def test_test_cells_read_only_the_setup_their_own_names_and_the_learners_functions(assignment):
     notebook = _notebook(assignment)
     setup = next(c for c in notebook["cells"] if SETUP_TAG in c.get("metadata", {}).get("tags", []))
-    allowed = _imported(_source(setup)) | _exercises(notebook) | set(dir(builtins))
+    allowed = _imported(cell_source(setup)) | _exercises(notebook) | set(dir(builtins))
     problems = []
     for cell in notebook["cells"]:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
-            source = _source(cell)
+            source = cell_source(cell)
             stray = _read_globals(source) - _bound(source) - allowed
             if stray:
                 problems.append(f"{meta['grade_id']} reads {sorted(stray)}")
@@ -92,7 +85,7 @@ def test_every_graded_test_cell_answers_in_one_style(assignment):
     it cannot read it as a partial score), no bare None, no other print."""
     notebook = _notebook(assignment)
     for cell in notebook["cells"]:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
             outputs = cell.get("outputs", [])
             assert outputs, f"{meta['grade_id']} was not executed"
