@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from course import notebook_path
-from submissions import _source, answer_cells, strip_solution_markers
+from submissions import answer_cells, cell_source, strip_solution_markers
 
 REPO = Path(__file__).resolve().parents[1]
 A = "01_latent_variables"
@@ -191,7 +191,7 @@ def hub():
 def _answers():
     """{grade_id: the source's answer as a student writes it} for the assignment's answer cells."""
     source = json.loads(notebook_path(REPO / "solutions", A).read_text())
-    return {grade_id: strip_solution_markers(_source(cell)) for grade_id, cell in answer_cells(source).items()}
+    return {grade_id: strip_solution_markers(cell_source(cell)) for grade_id, cell in answer_cells(source).items()}
 
 
 def _work(notebook, student_kind, answers):
