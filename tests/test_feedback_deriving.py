@@ -17,16 +17,7 @@ import em_lib
 from em_lib import datasets
 from em_lib.feedback import deriving as fb
 from em_lib.feedback.core import MistakeFound
-
-
-def _stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _self_check_output(self_check, fn, capsys):
-    with pytest.raises(AssertionError):
-        self_check(fn)
-    return capsys.readouterr().out
+from self_checks import SelfCheck, self_check_tests
 
 
 # ==========================================================================
@@ -115,25 +106,6 @@ POISSON_E_WRONG = [
 ]
 
 
-@pytest.mark.parametrize("wrong, phrase", POISSON_E_WRONG, ids=[f.__name__ for f, _ in POISSON_E_WRONG])
-def test_poisson_e_step_self_check_names_each_mistake(wrong, phrase, capsys):
-    out = _self_check_output(fb.self_check_poisson_e_step, wrong, capsys)
-    assert phrase in out, out
-    assert "✗" in out
-
-
-@pytest.mark.parametrize("fn", [em_lib.poisson_e_step, e_right])
-def test_poisson_e_step_self_check_passes_correct_code(fn, capsys):
-    fb.self_check_poisson_e_step(fn)
-    out = capsys.readouterr().out
-    assert "All 4 checks passed." in out and "✗" not in out
-
-
-def test_poisson_e_step_stub_is_not_written_yet(capsys):
-    out = _self_check_output(fb.self_check_poisson_e_step, _stub, capsys)
-    assert out.count("not written yet") == 4
-
-
 def test_poisson_e_step_rows_check_rewards_a_distribution_with_wrong_values():
     """The form cell: weights forgotten still gives rows summing to 1, so it keeps that point."""
     counts, _ = datasets.hasselblad_deaths()
@@ -219,23 +191,6 @@ POISSON_M_WRONG = [
     (m_plain_mean, "responsibilities were not used"),
     (m_rates_not_divided, "not yet divided by N_k"),
 ]
-
-
-@pytest.mark.parametrize("wrong, phrase", POISSON_M_WRONG, ids=[f.__name__ for f, _ in POISSON_M_WRONG])
-def test_poisson_m_step_self_check_names_each_mistake(wrong, phrase, capsys):
-    out = _self_check_output(fb.self_check_poisson_m_step, wrong, capsys)
-    assert phrase in out, out
-
-
-@pytest.mark.parametrize("fn", [em_lib.poisson_m_step, m_right])
-def test_poisson_m_step_self_check_passes_correct_code(fn, capsys):
-    fb.self_check_poisson_m_step(fn)
-    assert "All 4 checks passed." in capsys.readouterr().out
-
-
-def test_poisson_m_step_stub_is_not_written_yet(capsys):
-    out = _self_check_output(fb.self_check_poisson_m_step, _stub, capsys)
-    assert out.count("not written yet") == 4
 
 
 def test_poisson_m_step_parts_are_graded_apart():
@@ -358,23 +313,6 @@ GAUSSIAN_E_WRONG = [
 ]
 
 
-@pytest.mark.parametrize("wrong, phrase", GAUSSIAN_E_WRONG, ids=[f.__name__ for f, _ in GAUSSIAN_E_WRONG])
-def test_gaussian_missing_e_step_self_check_names_each_mistake(wrong, phrase, capsys):
-    out = _self_check_output(fb.self_check_gaussian_missing_e_step, wrong, capsys)
-    assert phrase in out, out
-
-
-@pytest.mark.parametrize("fn", [em_lib.gaussian_missing_e_step, ge_right])
-def test_gaussian_missing_e_step_self_check_passes_correct_code(fn, capsys):
-    fb.self_check_gaussian_missing_e_step(fn)
-    assert "All 4 checks passed." in capsys.readouterr().out
-
-
-def test_gaussian_missing_e_step_stub_is_not_written_yet(capsys):
-    out = _self_check_output(fb.self_check_gaussian_missing_e_step, _stub, capsys)
-    assert out.count("not written yet") == 4
-
-
 def test_the_second_moment_is_judged_around_the_learners_own_first_moment():
     """Mean imputation with the marginal covariance: expected_x is wrong, and expected_xx is named for
     its own mistake (marginal instead of conditional), not charged again for the wrong first moment."""
@@ -468,23 +406,6 @@ GAUSSIAN_M_WRONG = [
 ]
 
 
-@pytest.mark.parametrize("wrong, phrase", GAUSSIAN_M_WRONG, ids=[f.__name__ for f, _ in GAUSSIAN_M_WRONG])
-def test_gaussian_missing_m_step_self_check_names_each_mistake(wrong, phrase, capsys):
-    out = _self_check_output(fb.self_check_gaussian_missing_m_step, wrong, capsys)
-    assert phrase in out, out
-
-
-@pytest.mark.parametrize("fn", [em_lib.gaussian_missing_m_step, gm_right])
-def test_gaussian_missing_m_step_self_check_passes_correct_code(fn, capsys):
-    fb.self_check_gaussian_missing_m_step(fn)
-    assert "All 4 checks passed." in capsys.readouterr().out
-
-
-def test_gaussian_missing_m_step_stub_is_not_written_yet(capsys):
-    out = _self_check_output(fb.self_check_gaussian_missing_m_step, _stub, capsys)
-    assert out.count("not written yet") == 4
-
-
 def test_the_covariance_is_judged_around_the_learners_own_mean():
     """Sums not divided by n: the mean is wrong (its cell), the covariance named around that mean."""
     inputs = fb.MISSING_M_STEP_INPUTS["old faithful"]
@@ -493,6 +414,23 @@ def test_the_covariance_is_judged_around_the_learners_own_mean():
     with pytest.raises(AssertionError, match="around the mean it returned"):
         fb.check_gaussian_missing_m_step.verdict(gm_sums, **inputs, parts=("cov",))
     assert fb.check_gaussian_missing_m_step.verdict(gm_filled_only, **inputs, parts=("mean",)).endswith("mean correct")
+
+
+# ==========================================================================
+# The self-checks: each mistake named, correct code passed, the stub not written yet
+# ==========================================================================
+
+SELF_CHECKS = {
+    "poisson_e_step": SelfCheck(fb.self_check_poisson_e_step, POISSON_E_WRONG, (em_lib.poisson_e_step, e_right), 4),
+    "poisson_m_step": SelfCheck(fb.self_check_poisson_m_step, POISSON_M_WRONG, (em_lib.poisson_m_step, m_right), 4),
+    "gaussian_missing_e_step": SelfCheck(fb.self_check_gaussian_missing_e_step, GAUSSIAN_E_WRONG,
+                                         (em_lib.gaussian_missing_e_step, ge_right), 4),
+    "gaussian_missing_m_step": SelfCheck(fb.self_check_gaussian_missing_m_step, GAUSSIAN_M_WRONG,
+                                         (em_lib.gaussian_missing_m_step, gm_right), 4),
+}
+
+test_self_check_names_each_mistake, test_self_check_passes_correct_code, test_stub_is_not_written_yet = (
+    self_check_tests(SELF_CHECKS))
 
 
 # ==========================================================================
@@ -568,25 +506,25 @@ def test_each_poisson_m_step_mistake_is_named(part, mistakes):
         _named(lambda: fb.check_poisson_m_step.verdict(learner, **inputs, parts=(part,)), mistake)
 
 
-@pytest.mark.parametrize("key", ["old faithful", "three dimensions"])
-def test_each_gaussian_e_step_mistake_is_named(key):
-    inputs = fb.MISSING_E_STEP_INPUTS[key]
-    ex, exx = em_lib.gaussian_missing_e_step(**inputs)
-    for mistake in fb.EXPECTED_X_MISTAKES:
-        _named(lambda: fb.check_gaussian_missing_e_step.verdict(lambda **kw: (mistake.answer(**kw), exx), **inputs,
-                                                                parts=("expected_x",)), mistake)
-    for mistake in fb._around(fb.EXPECTED_XX_MISTAKES, ex):
-        _named(lambda: fb.check_gaussian_missing_e_step.verdict(lambda **kw: (ex, mistake.answer(**kw)), **inputs,
-                                                                parts=("expected_xx",)), mistake)
+#: The two-part steps: the check, the reference, its inputs, and each part with its mistakes, in order.
+TWO_PART_STEPS = {
+    "gaussian_missing_e_step": (fb.check_gaussian_missing_e_step, em_lib.gaussian_missing_e_step, fb.MISSING_E_STEP_INPUTS,
+                                ("expected_x", fb.EXPECTED_X_MISTAKES), ("expected_xx", fb.EXPECTED_XX_MISTAKES)),
+    "gaussian_missing_m_step": (fb.check_gaussian_missing_m_step, em_lib.gaussian_missing_m_step, fb.MISSING_M_STEP_INPUTS,
+                                ("mean", fb.MISSING_MEAN_MISTAKES), ("cov", fb.COV_MISTAKES)),
+}
 
 
 @pytest.mark.parametrize("key", ["old faithful", "three dimensions"])
-def test_each_gaussian_m_step_mistake_is_named(key):
-    inputs = fb.MISSING_M_STEP_INPUTS[key]
-    mean, cov = em_lib.gaussian_missing_m_step(**inputs)
-    for mistake in fb.MISSING_MEAN_MISTAKES:
-        _named(lambda: fb.check_gaussian_missing_m_step.verdict(lambda **kw: (mistake.answer(**kw), cov), **inputs,
-                                                                parts=("mean",)), mistake)
-    for mistake in fb._around(fb.COV_MISTAKES, mean):
-        _named(lambda: fb.check_gaussian_missing_m_step.verdict(lambda **kw: (mean, mistake.answer(**kw)), **inputs,
-                                                                parts=("cov",)), mistake)
+@pytest.mark.parametrize("step", list(TWO_PART_STEPS))
+def test_each_gaussian_mistake_is_named(step, key):
+    """Each first-part mistake with the second part right; each second-part mistake around the right first part."""
+    check, reference, inputs_by_key, (first, first_mistakes), (second, second_mistakes) = TWO_PART_STEPS[step]
+    inputs = inputs_by_key[key]
+    right_first, right_second = reference(**inputs)
+    for mistake in first_mistakes:
+        _named(lambda: check.verdict(lambda **kw: (mistake.answer(**kw), right_second), **inputs, parts=(first,)),
+               mistake)
+    for mistake in fb._around(second_mistakes, right_first):
+        _named(lambda: check.verdict(lambda **kw: (right_first, mistake.answer(**kw)), **inputs, parts=(second,)),
+               mistake)

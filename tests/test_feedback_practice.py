@@ -8,16 +8,7 @@ from hypothesis import strategies as st
 from em_lib import datasets
 from em_lib import mixture_nd as mnd
 from em_lib.feedback import practice as fb
-
-
-def _stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _self_check_output(self_check, fn, capsys):
-    with pytest.raises(AssertionError):
-        self_check(fn)
-    return capsys.readouterr().out
+from self_checks import SelfCheck, self_check_tests
 
 
 # --------------------------------------------------------------------------
@@ -53,17 +44,9 @@ N_PARAMS_WRONG = [
 ]
 
 
-@pytest.mark.parametrize("wrong, phrase", N_PARAMS_WRONG, ids=[p for _, p in N_PARAMS_WRONG])
-def test_n_gmm_params_self_check_names_each_mistake(wrong, phrase, capsys):
-    out = _self_check_output(fb.self_check_n_gmm_params, wrong, capsys)
-    assert phrase in out, out
-
-
-def test_n_gmm_params_self_check_passes_and_stub_is_not_written(capsys):
-    fb.self_check_n_gmm_params(lambda K, d: (K - 1) + K * d + K * d * (d + 1) // 2)
-    assert "All 4 checks passed." in capsys.readouterr().out
-    out = _self_check_output(fb.self_check_n_gmm_params, _stub, capsys)
-    assert out.count("not written yet") == 4
+def n_gmm_params_written_out(K, d):
+    """A correct learner's version: K - 1 free weights, K means and K symmetric covariances."""
+    return (K - 1) + K * d + K * d * (d + 1) // 2
 
 
 # --------------------------------------------------------------------------
@@ -170,22 +153,17 @@ KMEANS_WRONG = [
 ]
 
 
-@pytest.mark.parametrize("wrong, phrase", KMEANS_WRONG, ids=[f.__name__ for f, _ in KMEANS_WRONG])
-def test_kmeans_self_check_names_each_mistake(wrong, phrase, capsys):
-    out = _self_check_output(fb.self_check_kmeans_step, wrong, capsys)
-    assert phrase in out, out
+# --------------------------------------------------------------------------
+# The self-checks: each mistake named, correct code passed, the stub not written yet
 
+SELF_CHECKS = {
+    "n_gmm_params": SelfCheck(fb.self_check_n_gmm_params, N_PARAMS_WRONG,
+                              (fb.reference_n_gmm_params, n_gmm_params_written_out), 4),
+    "kmeans_step": SelfCheck(fb.self_check_kmeans_step, KMEANS_WRONG, (fb.reference_kmeans_step, kmeans_step_written_out), 4),
+}
 
-@pytest.mark.parametrize("fn", [fb.reference_kmeans_step, kmeans_step_written_out])
-def test_kmeans_self_check_passes_correct_code(fn, capsys):
-    fb.self_check_kmeans_step(fn)
-    assert "All 4 checks passed." in capsys.readouterr().out
-
-
-def test_kmeans_stub_is_not_written_yet(capsys):
-    out = _self_check_output(fb.self_check_kmeans_step, _stub, capsys)
-    assert out.count("not written yet") == 4
-
+test_self_check_names_each_mistake, test_self_check_passes_correct_code, test_stub_is_not_written_yet = (
+    self_check_tests(SELF_CHECKS))
 
 def test_reference_kmeans_step_by_hand():
     X = fb.SMALL_X

@@ -75,22 +75,26 @@ MISSING_E_3 = dict(X=np.array([[0.5, np.nan, 2.0], [np.nan, np.nan, np.nan], [1.
 MISSING_M = dict(zip(("expected_x", "expected_xx"), em_lib.gaussian_missing_e_step(**MISSING_E)))
 
 
+def _verdict(check, reference, *args, parts=None, **kwargs):
+    """``check.verdict`` on the inputs ``args`` and ``kwargs`` (graded on ``parts`` only, if given),
+    and ``reference``'s answer on them."""
+    graded = {} if parts is None else {"parts": parts}
+    return Case(lambda fn: check.verdict(fn, *args, **kwargs, **graded), reference(*args, **kwargs))
+
+
+def _on_heights(check, reference, *args):
+    """``check(fn, *args, *heights_model())``, a fresh copy of the heights model each run, and ``reference``'s
+    answer on the same inputs."""
+    return Case(lambda fn: check(fn, *args, *likelihood.heights_model()), reference(*args, *HEIGHTS))
+
+
 CASES = {
-    "check_log_joint": Case(
-        lambda fn: likelihood.check_log_joint(fn, likelihood.EXAMPLE_X, *likelihood.heights_model()),
-        em_lib.log_joint(likelihood.EXAMPLE_X, *HEIGHTS)),
-    "check_log_joint (far tail)": Case(
-        lambda fn: likelihood.check_log_joint(fn, likelihood.TYPO_X, *likelihood.heights_model()),
-        em_lib.log_joint(likelihood.TYPO_X, *HEIGHTS)),
-    "check_log_joint_shape": Case(
-        lambda fn: likelihood.check_log_joint_shape(fn, likelihood.EXAMPLE_X, *likelihood.heights_model()),
-        em_lib.log_joint(likelihood.EXAMPLE_X, *HEIGHTS)),
-    "check_log_likelihood": Case(
-        lambda fn: likelihood.check_log_likelihood(fn, likelihood.EXAMPLE_X, *likelihood.heights_model()),
-        em_lib.log_likelihood(likelihood.EXAMPLE_X, *HEIGHTS)),
-    "check_log_likelihood_is_number": Case(
-        lambda fn: likelihood.check_log_likelihood_is_number(fn, likelihood.EXAMPLE_X, *likelihood.heights_model()),
-        em_lib.log_likelihood(likelihood.EXAMPLE_X, *HEIGHTS)),
+    "check_log_joint": _on_heights(likelihood.check_log_joint, em_lib.log_joint, likelihood.EXAMPLE_X),
+    "check_log_joint (far tail)": _on_heights(likelihood.check_log_joint, em_lib.log_joint, likelihood.TYPO_X),
+    "check_log_joint_shape": _on_heights(likelihood.check_log_joint_shape, em_lib.log_joint, likelihood.EXAMPLE_X),
+    "check_log_likelihood": _on_heights(likelihood.check_log_likelihood, em_lib.log_likelihood, likelihood.EXAMPLE_X),
+    "check_log_likelihood_is_number": _on_heights(
+        likelihood.check_log_likelihood_is_number, em_lib.log_likelihood, likelihood.EXAMPLE_X),
     "check_jensen_gap": Case(
         lambda fn: jensen.check_jensen_gap(fn, jensen.STARS, jensen.LECTURE_Q),
         jensen_gap(jensen.STARS, jensen.LECTURE_Q)),
@@ -100,83 +104,55 @@ CASES = {
     "check_jensen_gap_nonnegative": Case(
         lambda fn: jensen.check_jensen_gap_nonnegative(fn, jensen.STARS, jensen.LECTURE_Q),
         jensen_gap(jensen.STARS, jensen.LECTURE_Q)),
-    "check_elbo": Case(
-        lambda fn: jensen.check_elbo(fn, jensen.EXAMPLE_X, jensen.example_q(), *jensen.heights_model()),
-        em_lib.elbo(jensen.EXAMPLE_X, jensen.example_q(), *HEIGHTS)),
-    "check_elbo (one-hot q)": Case(
-        lambda fn: jensen.check_elbo(fn, jensen.EXAMPLE_X, jensen.one_hot_q(), *jensen.heights_model()),
-        em_lib.elbo(jensen.EXAMPLE_X, jensen.one_hot_q(), *HEIGHTS)),
-    "check_posterior": Case(lambda fn: posterior.check_posterior.verdict(fn, **TWO), em_lib.posterior(**TWO)),
-    "check_posterior (tails)": Case(lambda fn: posterior.check_posterior.verdict(fn, **TAILS), em_lib.posterior(**TAILS)),
-    "check_posterior_rows": Case(lambda fn: posterior.check_posterior_rows.verdict(fn, **ROWS), em_lib.posterior(**ROWS)),
-    "check_em_iteration": Case(
-        lambda fn: steps.check_em_iteration.verdict(fn, **ITERATION), em_lib.em_iteration(**ITERATION)),
-    "check_em_iteration chain": Case(
-        lambda fn: steps.check_em_iteration.verdict(fn, parts=("chain",), **ITERATION), em_lib.em_iteration(**ITERATION)),
-    "check_em_iteration_order": Case(
-        lambda fn: steps.check_em_iteration_order.verdict(fn, **ITERATION), em_lib.em_iteration(**ITERATION)),
-    "check_m_step": Case(lambda fn: steps.check_m_step.verdict(fn, **M_STEP), em_lib.m_step(**M_STEP)),
-    "check_m_step weights": Case(
-        lambda fn: steps.check_m_step.verdict(fn, parts=("weights",), **M_STEP), em_lib.m_step(**M_STEP)),
-    "check_m_step means": Case(
-        lambda fn: steps.check_m_step.verdict(fn, parts=("means",), **M_STEP), em_lib.m_step(**M_STEP)),
-    "check_m_step variances": Case(
-        lambda fn: steps.check_m_step.verdict(fn, parts=("variances",), **M_STEP), em_lib.m_step(**M_STEP)),
-    "check_m_step variances (one-hot)": Case(
-        lambda fn: steps.check_m_step.verdict(fn, parts=("variances",), **M_STEP_GROUPS), em_lib.m_step(**M_STEP_GROUPS)),
-    "check_fit_em": Case(lambda fn: steps.check_fit_em.verdict(fn, **FIT_EM), em_lib.fit_em(**FIT_EM)),
-    "check_fit_em parameters": Case(
-        lambda fn: steps.check_fit_em.verdict(fn, parts=("parameters",), **FIT_EM), em_lib.fit_em(**FIT_EM)),
-    "check_fit_em history": Case(
-        lambda fn: steps.check_fit_em.verdict(fn, parts=("history",), **FIT_EM), em_lib.fit_em(**FIT_EM)),
-    "check_fit_em_history": Case(
-        lambda fn: steps.check_fit_em_history.verdict(fn, **FIT_EM_HISTORY), em_lib.fit_em(**FIT_EM_HISTORY)),
-    "check_n_gmm_params": Case(lambda fn: practice.check_n_gmm_params.verdict(fn, 2, 1), em_lib.mixture_nd.n_gmm_params(2, 1)),
-    "check_n_gmm_params (d = 2)": Case(
-        lambda fn: practice.check_n_gmm_params.verdict(fn, 2, 2), em_lib.mixture_nd.n_gmm_params(2, 2)),
+    "check_elbo": _on_heights(jensen.check_elbo, em_lib.elbo, jensen.EXAMPLE_X, jensen.example_q()),
+    "check_elbo (one-hot q)": _on_heights(jensen.check_elbo, em_lib.elbo, jensen.EXAMPLE_X, jensen.one_hot_q()),
+    "check_posterior": _verdict(posterior.check_posterior, em_lib.posterior, **TWO),
+    "check_posterior (tails)": _verdict(posterior.check_posterior, em_lib.posterior, **TAILS),
+    "check_posterior_rows": _verdict(posterior.check_posterior_rows, em_lib.posterior, **ROWS),
+    "check_em_iteration": _verdict(steps.check_em_iteration, em_lib.em_iteration, **ITERATION),
+    "check_em_iteration chain": _verdict(steps.check_em_iteration, em_lib.em_iteration, **ITERATION, parts=("chain",)),
+    "check_em_iteration_order": _verdict(steps.check_em_iteration_order, em_lib.em_iteration, **ITERATION),
+    "check_m_step": _verdict(steps.check_m_step, em_lib.m_step, **M_STEP),
+    "check_m_step weights": _verdict(steps.check_m_step, em_lib.m_step, **M_STEP, parts=("weights",)),
+    "check_m_step means": _verdict(steps.check_m_step, em_lib.m_step, **M_STEP, parts=("means",)),
+    "check_m_step variances": _verdict(steps.check_m_step, em_lib.m_step, **M_STEP, parts=("variances",)),
+    "check_m_step variances (one-hot)": _verdict(
+        steps.check_m_step, em_lib.m_step, **M_STEP_GROUPS, parts=("variances",)),
+    "check_fit_em": _verdict(steps.check_fit_em, em_lib.fit_em, **FIT_EM),
+    "check_fit_em parameters": _verdict(steps.check_fit_em, em_lib.fit_em, **FIT_EM, parts=("parameters",)),
+    "check_fit_em history": _verdict(steps.check_fit_em, em_lib.fit_em, **FIT_EM, parts=("history",)),
+    "check_fit_em_history": _verdict(steps.check_fit_em_history, em_lib.fit_em, **FIT_EM_HISTORY),
+    "check_n_gmm_params": _verdict(practice.check_n_gmm_params, em_lib.mixture_nd.n_gmm_params, 2, 1),
+    "check_n_gmm_params (d = 2)": _verdict(practice.check_n_gmm_params, em_lib.mixture_nd.n_gmm_params, 2, 2),
     "check_kmeans_step": Case(
         lambda fn: practice.check_kmeans_step.verdict(fn, PTS, CENTRES), em_lib.mixture_nd.kmeans_step(PTS, np.array(CENTRES))),
     "check_kmeans_step (empty centre)": Case(
         lambda fn: practice.check_kmeans_step.verdict(fn, PTS, EMPTY_CENTRE),
         em_lib.mixture_nd.kmeans_step(PTS, np.array(EMPTY_CENTRE))),
-    "check_two_coins_em": Case(
-        lambda fn: coins.check_two_coins_em.verdict(fn, PAPER_HEADS, PAPER_TOSSES, 0.6, 0.5, 1),
-        em_lib.two_coins_em(PAPER_HEADS, PAPER_TOSSES, 0.6, 0.5, 1)),
-    "check_three_coins_em": Case(
-        lambda fn: coins.check_three_coins_em.verdict(fn, Y_LI, 0.5, 0.5, 0.5, 1),
-        em_lib.three_coins_em(Y_LI, 0.5, 0.5, 0.5, 1)),
-    "check_poisson_e_step": Case(
-        lambda fn: deriving.check_poisson_e_step.verdict(fn, **POISSON_E), em_lib.poisson_e_step(**POISSON_E)),
-    "check_poisson_e_step (large counts)": Case(
-        lambda fn: deriving.check_poisson_e_step.verdict(fn, **POISSON_E_LARGE), em_lib.poisson_e_step(**POISSON_E_LARGE)),
-    "check_poisson_e_step_rows": Case(
-        lambda fn: deriving.check_poisson_e_step_rows.verdict(fn, **POISSON_E), em_lib.poisson_e_step(**POISSON_E)),
-    "check_poisson_m_step": Case(
-        lambda fn: deriving.check_poisson_m_step.verdict(fn, **POISSON_M), em_lib.poisson_m_step(**POISSON_M)),
-    "check_poisson_m_step weights": Case(
-        lambda fn: deriving.check_poisson_m_step.verdict(fn, **POISSON_M, parts=("weights",)),
-        em_lib.poisson_m_step(**POISSON_M)),
-    "check_poisson_m_step rates": Case(
-        lambda fn: deriving.check_poisson_m_step.verdict(fn, **POISSON_M, parts=("rates",)),
-        em_lib.poisson_m_step(**POISSON_M)),
-    "check_gaussian_missing_e_step": Case(
-        lambda fn: deriving.check_gaussian_missing_e_step.verdict(fn, **MISSING_E_3),
-        em_lib.gaussian_missing_e_step(**MISSING_E_3)),
-    "check_gaussian_missing_e_step expected_x": Case(
-        lambda fn: deriving.check_gaussian_missing_e_step.verdict(fn, **MISSING_E, parts=("expected_x",)),
-        em_lib.gaussian_missing_e_step(**MISSING_E)),
-    "check_gaussian_missing_e_step expected_xx": Case(
-        lambda fn: deriving.check_gaussian_missing_e_step.verdict(fn, **MISSING_E, parts=("expected_xx",)),
-        em_lib.gaussian_missing_e_step(**MISSING_E)),
-    "check_gaussian_missing_e_step_seen": Case(
-        lambda fn: deriving.check_gaussian_missing_e_step_seen.verdict(fn, **MISSING_E),
-        em_lib.gaussian_missing_e_step(**MISSING_E)),
-    "check_gaussian_missing_m_step mean": Case(
-        lambda fn: deriving.check_gaussian_missing_m_step.verdict(fn, **MISSING_M, parts=("mean",)),
-        em_lib.gaussian_missing_m_step(**MISSING_M)),
-    "check_gaussian_missing_m_step cov": Case(
-        lambda fn: deriving.check_gaussian_missing_m_step.verdict(fn, **MISSING_M, parts=("cov",)),
-        em_lib.gaussian_missing_m_step(**MISSING_M)),
+    "check_two_coins_em": _verdict(
+        coins.check_two_coins_em, em_lib.two_coins_em, PAPER_HEADS, PAPER_TOSSES, 0.6, 0.5, 1),
+    "check_three_coins_em": _verdict(coins.check_three_coins_em, em_lib.three_coins_em, Y_LI, 0.5, 0.5, 0.5, 1),
+    "check_poisson_e_step": _verdict(deriving.check_poisson_e_step, em_lib.poisson_e_step, **POISSON_E),
+    "check_poisson_e_step (large counts)": _verdict(
+        deriving.check_poisson_e_step, em_lib.poisson_e_step, **POISSON_E_LARGE),
+    "check_poisson_e_step_rows": _verdict(deriving.check_poisson_e_step_rows, em_lib.poisson_e_step, **POISSON_E),
+    "check_poisson_m_step": _verdict(deriving.check_poisson_m_step, em_lib.poisson_m_step, **POISSON_M),
+    "check_poisson_m_step weights": _verdict(
+        deriving.check_poisson_m_step, em_lib.poisson_m_step, **POISSON_M, parts=("weights",)),
+    "check_poisson_m_step rates": _verdict(
+        deriving.check_poisson_m_step, em_lib.poisson_m_step, **POISSON_M, parts=("rates",)),
+    "check_gaussian_missing_e_step": _verdict(
+        deriving.check_gaussian_missing_e_step, em_lib.gaussian_missing_e_step, **MISSING_E_3),
+    "check_gaussian_missing_e_step expected_x": _verdict(
+        deriving.check_gaussian_missing_e_step, em_lib.gaussian_missing_e_step, **MISSING_E, parts=("expected_x",)),
+    "check_gaussian_missing_e_step expected_xx": _verdict(
+        deriving.check_gaussian_missing_e_step, em_lib.gaussian_missing_e_step, **MISSING_E, parts=("expected_xx",)),
+    "check_gaussian_missing_e_step_seen": _verdict(
+        deriving.check_gaussian_missing_e_step_seen, em_lib.gaussian_missing_e_step, **MISSING_E),
+    "check_gaussian_missing_m_step mean": _verdict(
+        deriving.check_gaussian_missing_m_step, em_lib.gaussian_missing_m_step, **MISSING_M, parts=("mean",)),
+    "check_gaussian_missing_m_step cov": _verdict(
+        deriving.check_gaussian_missing_m_step, em_lib.gaussian_missing_m_step, **MISSING_M, parts=("cov",)),
 }
 
 #: ``core.judge`` on its own: (inputs, reference, mistakes) of the kinds of answer the checks compare.

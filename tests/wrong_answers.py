@@ -29,6 +29,8 @@ import ast
 import textwrap
 from dataclasses import dataclass
 
+from em_lib import contract
+
 
 @dataclass(frozen=True)
 class WrongAnswer:
@@ -59,79 +61,18 @@ def function_name(source):
     raise ValueError("no function definition in the answer")
 
 
-def _entry(assignment, grade_id, name, source, **kw):
-    return WrongAnswer(assignment, grade_id, name, textwrap.dedent(source).lstrip("\n"), **kw)
+#: Each graded function's assignment.
+_ASSIGNMENT_OF = {e.name: a.name for a in contract.ASSIGNMENTS.values() for e in a.functions}
 
 
-A01, A02, A03 = "01_latent_variables", "02_jensens_inequality", "03_tight_bound"
-A04, A05, A06 = "04_e_and_m_steps", "05_em_in_practice", "06_beyond_gaussians"
-A07 = "07_deriving_em"
+def _answer(function, name, body, **kw):
+    """The catalogue entry of ``function``'s answer cell: the release's signature, then ``body``.
 
-
-def _log_joint(name, body, **kw):
-    return _entry(A01, "log_joint_answer", name, "def log_joint(x, weights, means, variances):\n" + body, **kw)
-
-
-def _log_likelihood(name, body, **kw):
-    return _entry(A01, "log_likelihood_answer", name, "def log_likelihood(x, weights, means, variances):\n" + body, **kw)
-
-
-def _jensen_gap(name, body, **kw):
-    return _entry(A02, "jensen_gap_answer", name, "def jensen_gap(values, q):\n" + body, **kw)
-
-
-def _elbo(name, body, **kw):
-    return _entry(A02, "elbo_answer", name, "def elbo(x, q, weights, means, variances):\n" + body, **kw)
-
-
-def _posterior(name, body, **kw):
-    return _entry(A03, "posterior_answer", name, "def posterior(x, weights, means, variances):\n" + body, **kw)
-
-
-def _em_iteration(name, body, **kw):
-    return _entry(A04, "em_iteration_answer", name, "def em_iteration(x, weights, means, variances):\n" + body, **kw)
-
-
-def _m_step(name, body, **kw):
-    return _entry(A04, "m_step_answer", name, "def m_step(x, resp):\n" + body, **kw)
-
-
-def _fit_em(name, body, **kw):
-    return _entry(A04, "fit_em_answer", name, "def fit_em(x, weights, means, variances, n_iter):\n" + body, **kw)
-
-
-def _n_gmm_params(name, body, **kw):
-    return _entry(A05, "n_gmm_params_answer", name, "def n_gmm_params(K, d):\n" + body, **kw)
-
-
-def _kmeans_step(name, body, **kw):
-    return _entry(A05, "kmeans_step_answer", name, "def kmeans_step(X, centres):\n" + body, **kw)
-
-
-def _two_coins(name, body, **kw):
-    return _entry(A06, "two_coins_em_answer", name,
-                  "def two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter):\n" + body, **kw)
-
-
-def _three_coins(name, body, **kw):
-    return _entry(A06, "three_coins_em_answer", name, "def three_coins_em(y, pi, p, q, n_iter):\n" + body, **kw)
-
-
-def _poisson_e(name, body, **kw):
-    return _entry(A07, "poisson_e_step_answer", name, "def poisson_e_step(counts, weights, rates):\n" + body, **kw)
-
-
-def _poisson_m(name, body, **kw):
-    return _entry(A07, "poisson_m_step_answer", name, "def poisson_m_step(counts, frequencies, resp):\n" + body, **kw)
-
-
-def _missing_e(name, body, **kw):
-    return _entry(A07, "gaussian_missing_e_step_answer", name, "def gaussian_missing_e_step(X, mean, cov):\n" + body, **kw)
-
-
-def _missing_m(name, body, **kw):
-    return _entry(A07, "gaussian_missing_m_step_answer", name,
-                  "def gaussian_missing_m_step(expected_x, expected_xx):\n" + body, **kw)
+    Where the answer goes (the assignment, the grade_id ``<function>_answer``) and the
+    signature come from the exercise contract, em_lib/contract.py.
+    """
+    signature = f"def {function}({', '.join(contract.EXERCISES[function].parameters)}):\n"
+    return WrongAnswer(_ASSIGNMENT_OF[function], f"{function}_answer", name, signature + body, **kw)
 
 
 def _b(text):
@@ -141,119 +82,119 @@ def _b(text):
 
 WRONG_ANSWERS = (
     # ------------------------------------------------------------------ 01 log_joint
-    _log_joint("conditional_not_joint", _b("""
+    _answer("log_joint", "conditional_not_joint", _b("""
         # log p(x | z = k): the mixing weights are forgotten
         x = np.asarray(x, dtype=float)[:, None]
         return -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
         """), partial=True, feedback="the mixing weights are forgotten", mistake="conditional_not_joint"),
-    _log_joint("standard_deviation_for_variance", _b("""
+    _answer("log_joint", "standard_deviation_for_variance", _b("""
         x = np.asarray(x, dtype=float)[:, None]
         sigma = np.sqrt(variances)
         return np.log(weights) - 0.5 * np.log(2 * np.pi * sigma) - 0.5 * (x - means) ** 2 / sigma
         """), partial=True, feedback="standard deviation is used where the variance belongs",
         mistake="standard_deviation_for_variance"),
-    _log_joint("density_then_log_underflows", _b("""
+    _answer("log_joint", "density_then_log_underflows", _b("""
         x = np.asarray(x, dtype=float)[:, None]
         density = weights * np.exp(-0.5 * (x - means) ** 2 / variances) / np.sqrt(2 * np.pi * variances)
         return np.log(density)
         """), partial=True, feedback="underflows to 0", mistake="log_of_underflowed_density"),
-    _log_joint("scipy_scale_is_the_variance", _b("""
+    _answer("log_joint", "scipy_scale_is_the_variance", _b("""
         from scipy.stats import norm
         x = np.asarray(x, dtype=float)[:, None]
         return np.log(weights) + norm.logpdf(x, loc=means, scale=variances)
         """), partial=True, feedback="`scale` is the standard deviation", mistake="variances_squared"),
     # ------------------------------------------------------------------ 01 log_likelihood
-    _log_likelihood("sum_of_logs", _b("""
+    _answer("log_likelihood", "sum_of_logs", _b("""
         # sum_i sum_k log p(x_i, k): the log of a sum taken as a sum of logs
         return float(np.sum(log_joint(x, weights, means, variances)))
         """), partial=True, feedback="sum of the logs", mistake="sum_of_logs"),
-    _log_likelihood("naive_sum_of_densities_underflows", _b("""
+    _answer("log_likelihood", "naive_sum_of_densities_underflows", _b("""
         densities = np.exp(log_joint(x, weights, means, variances))
         return float(np.sum(np.log(densities.sum(axis=1))))
         """), partial=True, feedback="sum of densities underflows", mistake="sum_of_densities_underflows"),
-    _log_likelihood("mean_instead_of_sum", _b("""
+    _answer("log_likelihood", "mean_instead_of_sum", _b("""
         a = log_joint(x, weights, means, variances)
         m = a.max(axis=1, keepdims=True)
         return float(np.mean(m[:, 0] + np.log(np.exp(a - m).sum(axis=1))))
         """), partial=True, feedback="It is the MEAN over samples", mistake="mean_over_samples_not_sum"),
-    _log_likelihood("max_instead_of_log_sum_exp", _b("""
+    _answer("log_likelihood", "max_instead_of_log_sum_exp", _b("""
         # each person counted only under the group that explains them best
         return float(np.sum(log_joint(x, weights, means, variances).max(axis=1)))
         """), partial=True, feedback="keeps only the largest term", mistake="max_instead_of_logsumexp"),
     # ------------------------------------------------------------------ 02 jensen_gap
-    _jensen_gap("sign_flipped", _b("""
+    _answer("jensen_gap", "sign_flipped", _b("""
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(q @ np.log(values) - np.log(q @ values))
         """), partial=True, feedback="The sign is flipped", mistake="gap_sign_flipped"),
-    _jensen_gap("q_ignored", _b("""
+    _answer("jensen_gap", "q_ignored", _b("""
         values = np.asarray(values, dtype=float)
         return float(np.log(np.mean(values)) - np.mean(np.log(values)))
         """), partial=True, feedback="The weights q are ignored", mistake="q_ignored"),
-    _jensen_gap("log_forgotten_in_the_chord", _b("""
+    _answer("jensen_gap", "log_forgotten_in_the_chord", _b("""
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(np.log(q @ values) - q @ values)
         """), feedback="The log of the values is missing in the second term", mistake="log_missing_in_chord"),
-    _jensen_gap("chord_without_weights", _b("""
+    _answer("jensen_gap", "chord_without_weights", _b("""
         # the chord point as the plain mean of the logs
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(np.log(q @ values) - np.mean(np.log(values)))
         """), partial=True, feedback="The chord point is not weighted", keeps=("test_jensen_gap_sign",),
         mistake="chord_not_weighted"),
-    _jensen_gap("log_forgotten_on_the_curve", _b("""
+    _answer("jensen_gap", "log_forgotten_on_the_curve", _b("""
         values, q = np.asarray(values, dtype=float), np.asarray(q, dtype=float)
         return float(q @ values - q @ np.log(values))
         """), partial=True, feedback="The log is missing in the first term", mistake="log_missing_on_curve"),
     # ------------------------------------------------------------------ 02 elbo
-    _elbo("entropy_missing", _b("""
+    _answer("elbo", "entropy_missing", _b("""
         q = np.asarray(q, dtype=float)
         return float(np.sum(q * em_lib.log_joint(x, weights, means, variances)))
         """), partial=True, feedback="The entropy term is missing", keeps=("test_elbo_one_hot_q",),
         mistake="entropy_missing"),
-    _elbo("zero_log_zero_gives_nan", _b("""
+    _answer("elbo", "zero_log_zero_gives_nan", _b("""
         q = np.asarray(q, dtype=float)
         return float(np.sum(q * (em_lib.log_joint(x, weights, means, variances) - np.log(q))))
         """), partial=True, feedback="0 log 0 is not handled", mistake="zero_log_zero_not_handled",
         keeps=("test_elbo_values", "test_elbo_uniform_and_other_K")),
-    _elbo("entropy_sign_flipped", _b("""
+    _answer("elbo", "entropy_sign_flipped", _b("""
         q = np.asarray(q, dtype=float)
         q_log_q = np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)
         return float(np.sum(q * em_lib.log_joint(x, weights, means, variances)) + q_log_q.sum())
         """), partial=True, feedback="The sign of the entropy is flipped", keeps=("test_elbo_one_hot_q",),
         mistake="entropy_sign_flipped"),
-    _elbo("mean_over_samples", _b("""
+    _answer("elbo", "mean_over_samples", _b("""
         q = np.asarray(q, dtype=float)
         log_p = em_lib.log_joint(x, weights, means, variances)
         log_q = np.log(np.where(q > 0, q, 1.0))
         return float(np.mean(np.sum(np.where(q > 0, q * (log_p - log_q), 0.0), axis=1)))
         """), feedback="It is the mean over samples", mistake="bound_averaged_over_samples"),
     # ------------------------------------------------------------------ 03 posterior
-    _posterior("not_normalised", _b("""
+    _answer("posterior", "not_normalised", _b("""
         # the joint p(x_i, k): proportional to the posterior, but not divided by p(x_i)
         return np.exp(em_lib.log_joint(x, weights, means, variances))
         """), feedback="the rows are not normalised", mistake="joint_not_normalised"),
-    _posterior("normalised_over_samples", _b("""
+    _answer("posterior", "normalised_over_samples", _b("""
         joint = np.exp(em_lib.log_joint(x, weights, means, variances))
         return joint / joint.sum(axis=0, keepdims=True)
         """), feedback="normalises over the samples", mistake="normalised_over_samples"),
-    _posterior("weights_forgotten", _b("""
+    _answer("posterior", "weights_forgotten", _b("""
         x = np.asarray(x, dtype=float)[:, None]
         log_density = -0.5 * np.log(2 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
         shifted = np.exp(log_density - log_density.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
         """), partial=True, feedback="The mixing weights are missing", mistake="mixing_weights_missing"),
-    _posterior("naive_exp_underflows", _b("""
+    _answer("posterior", "naive_exp_underflows", _b("""
         joint = np.exp(em_lib.log_joint(x, weights, means, variances))
         return joint / joint.sum(axis=1, keepdims=True)
         """), partial=True, feedback="It gives NaN for points far from every component",
         mistake="posterior_underflows_to_nan"),
-    _posterior("hard_assignment", _b("""
+    _answer("posterior", "hard_assignment", _b("""
         # each person wholly to the group that explains them best, as in k-means
         log_joint = em_lib.log_joint(x, weights, means, variances)
         return np.eye(log_joint.shape[1])[log_joint.argmax(axis=1)]
         """), partial=True, feedback="It is a hard assignment", keeps=("test_posterior_rows",),
         mistake="hard_assignment"),
     # ------------------------------------------------------------------ 04 em_iteration
-    _em_iteration("bound_at_the_new_responsibilities", _b("""
+    _answer("em_iteration", "bound_at_the_new_responsibilities", _b("""
         resp = em_lib.e_step(x, weights, means, variances)
         new = m_step(x, resp)
         chain = np.array([em_lib.log_likelihood(x, weights, means, variances),
@@ -263,7 +204,7 @@ WRONG_ANSWERS = (
         return (*new, chain)
         """), partial=True, feedback="The third number is the bound at the NEW responsibilities",
         mistake="bound_at_new_responsibilities", keeps=("test_em_iteration_parameters", "test_em_iteration_order")),
-    _em_iteration("q_function_instead_of_the_bound", _b("""
+    _answer("em_iteration", "q_function_instead_of_the_bound", _b("""
         resp = em_lib.e_step(x, weights, means, variances)
         new = m_step(x, resp)
         q_old = np.sum(resp * em_lib.log_joint(x, weights, means, variances))   # no entropy
@@ -273,7 +214,7 @@ WRONG_ANSWERS = (
         return (*new, chain)
         """), partial=True, feedback="The bounds leave out the entropy of Q", keeps=("test_em_iteration_parameters",),
         mistake="bound_without_entropy"),
-    _em_iteration("last_likelihood_at_the_old_parameters", _b("""
+    _answer("em_iteration", "last_likelihood_at_the_old_parameters", _b("""
         resp = em_lib.e_step(x, weights, means, variances)
         new = m_step(x, resp)
         old = em_lib.log_likelihood(x, weights, means, variances)
@@ -281,7 +222,7 @@ WRONG_ANSWERS = (
         return (*new, chain)
         """), partial=True, feedback="The last number is the log-likelihood of the OLD parameters",
         mistake="last_log_likelihood_at_old_parameters", keeps=("test_em_iteration_parameters",)),
-    _em_iteration("returns_the_start", _b("""
+    _answer("em_iteration", "returns_the_start", _b("""
         resp = em_lib.e_step(x, weights, means, variances)
         new = m_step(x, resp)
         chain = np.array([em_lib.log_likelihood(x, weights, means, variances),
@@ -290,26 +231,26 @@ WRONG_ANSWERS = (
         return weights, means, variances, chain      # the chain of the new parameters, but the old ones
         """), partial=True, keeps=("test_em_iteration_chain", "test_em_iteration_order")),
     # ------------------------------------------------------------------ 04 m_step
-    _m_step("variances_divided_by_n", _b("""
+    _answer("m_step", "variances_divided_by_n", _b("""
         counts = resp.sum(axis=0)
         weights = counts / x.size
         means = resp.T @ x / counts
         variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / x.size
         return weights, means, variances
         """), partial=True, feedback="divided by n instead of N_k", mistake="variance_divided_by_n_not_n_k"),
-    _m_step("standard_deviations_returned", _b("""
+    _answer("m_step", "standard_deviations_returned", _b("""
         counts = resp.sum(axis=0)
         means = resp.T @ x / counts
         spread = np.sqrt((resp * (x[:, None] - means) ** 2).sum(axis=0) / counts)
         return counts / x.size, means, spread
         """), partial=True, feedback="These are standard deviations", mistake="standard_deviations_returned"),
-    _m_step("variances_around_unweighted_mean", _b("""
+    _answer("m_step", "variances_around_unweighted_mean", _b("""
         counts = resp.sum(axis=0)
         means = resp.T @ x / counts
         variances = (resp * (x[:, None] - x.mean()) ** 2).sum(axis=0) / counts
         return counts / x.size, means, variances
         """), partial=True, feedback="around the mean of all the data", mistake="variance_around_data_mean"),
-    _m_step("means_divided_by_n", _b("""
+    _answer("m_step", "means_divided_by_n", _b("""
         counts = resp.sum(axis=0)
         means = resp.T @ x / x.size
         variances = (resp * (x[:, None] - means) ** 2).sum(axis=0) / counts
@@ -317,7 +258,7 @@ WRONG_ANSWERS = (
         """), partial=True, feedback="divided by n instead of N_k", mistake="mean_divided_by_n_not_n_k",
         keeps=("test_m_step_weights", "test_m_step_variances")),
     # ------------------------------------------------------------------ 04 fit_em
-    _fit_em("history_recorded_before_the_m_step", _b("""
+    _answer("fit_em", "history_recorded_before_the_m_step", _b("""
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
             log_likelihoods[t] = em_lib.log_likelihood(x, weights, means, variances)
@@ -326,7 +267,7 @@ WRONG_ANSWERS = (
         return weights, means, variances, log_likelihoods
         """), partial=True, feedback="each entry was recorded BEFORE the M-step",
         mistake="history_recorded_before_m_step", keeps=("test_fit_em_heights", "test_fit_em_other_data")),
-    _fit_em("parameters_not_fed_back", _b("""
+    _answer("fit_em", "parameters_not_fed_back", _b("""
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
             resp = em_lib.e_step(x, weights, means, variances)
@@ -335,7 +276,7 @@ WRONG_ANSWERS = (
         return new_weights, new_means, new_variances, log_likelihoods
         """), feedback="fit_em(...) are not right. The new parameters are not fed back",
         mistake="parameters_not_fed_back"),
-    _fit_em("e_and_m_swapped", _b("""
+    _answer("fit_em", "e_and_m_swapped", _b("""
         resp = np.full((np.size(x), np.size(weights)), 1.0 / np.size(weights))
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
@@ -344,7 +285,7 @@ WRONG_ANSWERS = (
             log_likelihoods[t] = em_lib.log_likelihood(x, weights, means, variances)
         return weights, means, variances, log_likelihoods
         """), feedback="E and M are swapped", mistake="e_and_m_swapped"),
-    _fit_em("one_iteration_too_few", _b("""
+    _answer("fit_em", "one_iteration_too_few", _b("""
         log_likelihoods = []
         for t in range(1, n_iter):
             resp = em_lib.e_step(x, weights, means, variances)
@@ -352,7 +293,7 @@ WRONG_ANSWERS = (
             log_likelihoods.append(em_lib.log_likelihood(x, weights, means, variances))
         return weights, means, variances, np.array(log_likelihoods)
         """), feedback="It ran n_iter - 1 iterations", mistake="n_iter_minus_1_iterations"),
-    _fit_em("history_holds_the_bound", _b("""
+    _answer("fit_em", "history_holds_the_bound", _b("""
         log_likelihoods = np.empty(n_iter)
         for t in range(n_iter):
             resp = em_lib.e_step(x, weights, means, variances)
@@ -363,7 +304,7 @@ WRONG_ANSWERS = (
         return weights, means, variances, log_likelihoods
         """), partial=True, feedback="The history holds the lower bound", mistake="history_holds_bound",
         keeps=("test_fit_em_heights", "test_fit_em_other_data")),
-    _fit_em("stops_early_when_converged", _b("""
+    _answer("fit_em", "stops_early_when_converged", _b("""
         # a stopping rule (notebook 05) in a loop whose contract is exactly n_iter iterations
         log_likelihoods = []
         for t in range(n_iter):
@@ -376,23 +317,23 @@ WRONG_ANSWERS = (
         """), partial=True, feedback="A stopping rule (notebook 05) has no place here", mistake="stopped_early",
         keeps=("test_fit_em_heights",)),
     # ------------------------------------------------------------------ 05 n_gmm_params
-    _n_gmm_params("k_free_weights", _b("""
+    _answer("n_gmm_params", "k_free_weights", _b("""
         return K + K * d + K * d * (d + 1) // 2
         """), feedback="It counts K free weights", mistake="k_free_weights"),
-    _n_gmm_params("d_squared_covariance_entries", _b("""
+    _answer("n_gmm_params", "d_squared_covariance_entries", _b("""
         return (K - 1) + K * d + K * d * d
         """), feedback="It counts d * d entries per covariance", mistake="full_square_covariance"),
-    _n_gmm_params("diagonal_covariances", _b("""
+    _answer("n_gmm_params", "diagonal_covariances", _b("""
         return (K - 1) + K * d + K * d
         """), feedback="It counts only the d variances", mistake="diagonal_covariance_only"),
-    _n_gmm_params("covariances_without_the_diagonal", _b("""
+    _answer("n_gmm_params", "covariances_without_the_diagonal", _b("""
         return (K - 1) + K * d + K * d * (d - 1) // 2
         """), feedback="only the d(d-1)/2 covariances above the diagonal", mistake="variances_left_out"),
-    _n_gmm_params("one_shared_covariance", _b("""
+    _answer("n_gmm_params", "one_shared_covariance", _b("""
         return (K - 1) + K * d + d * (d + 1) // 2
         """), feedback="one covariance shared by all components", mistake="one_shared_covariance"),
     # ------------------------------------------------------------------ 05 kmeans_step
-    _kmeans_step("farthest_centre", _b("""
+    _answer("kmeans_step", "farthest_centre", _b("""
         X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
         squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
         labels = squared.argmax(axis=1)
@@ -402,7 +343,7 @@ WRONG_ANSWERS = (
                 new_centres[k] = X[labels == k].mean(axis=0)
         return labels, new_centres
         """), feedback="FARTHEST centre", mistake="farthest_centre"),
-    _kmeans_step("empty_centre_becomes_nan", _b("""
+    _answer("kmeans_step", "empty_centre_becomes_nan", _b("""
         X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
         squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
         labels = squared.argmin(axis=1)
@@ -410,7 +351,7 @@ WRONG_ANSWERS = (
         return labels, new_centres
         """), partial=True, feedback="the mean of no points", mistake="empty_centre_nan",
         keeps=("test_kmeans_step_small", "test_kmeans_step_faithful")),
-    _kmeans_step("ties_to_the_higher_index", _b("""
+    _answer("kmeans_step", "ties_to_the_higher_index", _b("""
         X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
         labels = np.zeros(len(X), dtype=int)
         for i, point in enumerate(X):
@@ -426,7 +367,7 @@ WRONG_ANSWERS = (
         return labels, new_centres
         """), partial=True, feedback="went to the HIGHER index", mistake="ties_to_higher_index",
         keeps=("test_kmeans_step_empty_centre", "test_kmeans_step_faithful")),
-    _kmeans_step("centres_updated_in_place", _b("""
+    _answer("kmeans_step", "centres_updated_in_place", _b("""
         squared = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
         labels = squared.argmin(axis=1)
         for k in range(len(centres)):
@@ -434,7 +375,7 @@ WRONG_ANSWERS = (
                 centres[k] = X[labels == k].mean(axis=0)
         return labels, centres
         """), feedback="changed the centres array it was given", mistake="centres_changed_in_place"),
-    _kmeans_step("sums_not_means", _b("""
+    _answer("kmeans_step", "sums_not_means", _b("""
         X, centres = np.asarray(X, dtype=float), np.asarray(centres, dtype=float)
         labels = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
         new_centres = centres.copy()
@@ -444,7 +385,7 @@ WRONG_ANSWERS = (
         return labels, new_centres
         """), feedback="SUMS of their points", mistake="centres_are_sums"),
     # ------------------------------------------------------------------ 06 two_coins_em
-    _two_coins("hard_assignment", _b("""
+    _answer("two_coins_em", "hard_assignment", _b("""
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
         for _ in range(n_iter):
             log_a = heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
@@ -454,7 +395,7 @@ WRONG_ANSWERS = (
             theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_a, theta_b
         """), feedback="'hard' EM", mistake="hard_em"),
-    _two_coins("coins_swapped", _b("""
+    _answer("two_coins_em", "coins_swapped", _b("""
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
         for _ in range(n_iter):
             log_a = heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
@@ -463,7 +404,7 @@ WRONG_ANSWERS = (
             theta_a, theta_b = float(w @ heads / (w @ n_tosses)), float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_b, theta_a
         """), feedback="came back swapped", mistake="coins_swapped"),
-    _two_coins("divided_by_all_tosses", _b("""
+    _answer("two_coins_em", "divided_by_all_tosses", _b("""
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
         for _ in range(n_iter):
             log_a = heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
@@ -474,7 +415,7 @@ WRONG_ANSWERS = (
         return theta_a, theta_b
         """), feedback="divided the expected heads of a coin by the total number of tosses",
         mistake="divided_by_all_tosses"),
-    _two_coins("one_iteration_too_few", _b("""
+    _answer("two_coins_em", "one_iteration_too_few", _b("""
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
         for _ in range(1, n_iter):
             log_a = heads * np.log(theta_a) + (n_tosses - heads) * np.log(1 - theta_a)
@@ -484,7 +425,7 @@ WRONG_ANSWERS = (
             theta_b = float((1 - w) @ heads / ((1 - w) @ n_tosses))
         return theta_a, theta_b
         """), feedback="one iteration too few", mistake="one_iteration_too_few"),
-    _two_coins("prior_estimated", _b("""
+    _answer("two_coins_em", "prior_estimated", _b("""
         # the mixing prior re-estimated as in the three-coin model, though the problem fixes it at 1/2
         heads, n_tosses = np.asarray(heads, dtype=float), np.asarray(n_tosses, dtype=float)
         prior = 0.5
@@ -502,7 +443,7 @@ WRONG_ANSWERS = (
     # Not here: running n_iter + 1 iterations, or the E-step once before the loop. Three-coin
     # EM reaches its fixed point after one iteration for any data (notebook 06's written
     # answer shows why), so with n_iter >= 1 those give exactly the right answer.
-    _three_coins("p_and_q_swapped_in_mu", _b("""
+    _answer("three_coins_em", "p_and_q_swapped_in_mu", _b("""
         y = np.asarray(y, dtype=float)
         for _ in range(n_iter):
             from_b = pi * q**y * (1 - q) ** (1 - y)
@@ -511,7 +452,7 @@ WRONG_ANSWERS = (
             pi, p, q = float(mu.mean()), float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
         return pi, p, q
         """), feedback="p and q swapped", mistake="p_and_q_swapped_in_mu"),
-    _three_coins("pi_not_updated", _b("""
+    _answer("three_coins_em", "pi_not_updated", _b("""
         y = np.asarray(y, dtype=float)
         for _ in range(n_iter):
             from_b = pi * p**y * (1 - p) ** (1 - y)
@@ -520,7 +461,7 @@ WRONG_ANSWERS = (
             p, q = float(mu @ y / mu.sum()), float((1 - mu) @ y / (1 - mu).sum())
         return pi, p, q
         """), feedback="pi was never updated", mistake="pi_not_updated"),
-    _three_coins("divided_by_n", _b("""
+    _answer("three_coins_em", "divided_by_n", _b("""
         y = np.asarray(y, dtype=float)
         for _ in range(n_iter):
             from_b = pi * p**y * (1 - p) ** (1 - y)
@@ -529,7 +470,7 @@ WRONG_ANSWERS = (
             pi, p, q = float(mu.mean()), float(mu @ y / y.size), float((1 - mu) @ y / y.size)
         return pi, p, q
         """), feedback="divided by n, the number of tosses", mistake="p_and_q_divided_by_n"),
-    _three_coins("one_iteration_too_few", _b("""
+    _answer("three_coins_em", "one_iteration_too_few", _b("""
         y = np.asarray(y, dtype=float)
         for _ in range(1, n_iter):
             from_b = pi * p**y * (1 - p) ** (1 - y)
@@ -539,7 +480,7 @@ WRONG_ANSWERS = (
         return pi, p, q
         """), feedback="one iteration too few", mistake="one_iteration_too_few"),
     # ------------------------------------------------------------------ 07 poisson_e_step
-    _poisson_e("mixing_weights_forgotten", _b("""
+    _answer("poisson_e_step", "mixing_weights_forgotten", _b("""
         # p(y | z = k) normalised: pi_k left out of the joint
         y = np.asarray(counts, dtype=float)[:, None]
         log_lik = y * np.log(rates) - rates
@@ -547,12 +488,12 @@ WRONG_ANSWERS = (
         return np.exp(log_lik) / np.exp(log_lik).sum(axis=1, keepdims=True)
         """), partial=True, feedback="The mixing weights are missing", keeps=("test_poisson_e_step_rows",),
         mistake="poisson_mixing_weights_missing"),
-    _poisson_e("joint_not_normalised", _b("""
+    _answer("poisson_e_step", "joint_not_normalised", _b("""
         from scipy.special import gammaln
         y = np.asarray(counts, dtype=float)[:, None]
         return np.exp(np.log(weights) + y * np.log(rates) - rates - gammaln(y + 1))
         """), feedback="the rows are not normalised", mistake="poisson_joint_not_normalised"),
-    _poisson_e("no_log_space", _b("""
+    _answer("poisson_e_step", "no_log_space", _b("""
         # the right formula with the probabilities themselves: rates**y overflows for large counts
         import math
         y = np.asarray(counts, dtype=float)[:, None]
@@ -561,46 +502,46 @@ WRONG_ANSWERS = (
         return joint / joint.sum(axis=1, keepdims=True)
         """), partial=True, feedback="Work in log space", mistake="poisson_overflow",
         keeps=("test_poisson_e_step_rows", "test_poisson_e_step_hasselblad")),
-    _poisson_e("exp_factor_forgotten", _b("""
+    _answer("poisson_e_step", "exp_factor_forgotten", _b("""
         y = np.asarray(counts, dtype=float)[:, None]
         log_joint = np.log(weights) + y * np.log(rates)          # e^(-lambda) dropped with the y!
         log_joint = log_joint - log_joint.max(axis=1, keepdims=True)
         return np.exp(log_joint) / np.exp(log_joint).sum(axis=1, keepdims=True)
         """), partial=True, feedback="e^(-lambda_k) was left out", keeps=("test_poisson_e_step_rows",),
         mistake="exp_minus_rate_dropped"),
-    _poisson_e("normalised_over_the_counts", _b("""
+    _answer("poisson_e_step", "normalised_over_the_counts", _b("""
         y = np.asarray(counts, dtype=float)[:, None]
         log_joint = np.log(weights) + y * np.log(rates) - rates
         joint = np.exp(log_joint)
         return joint / joint.sum(axis=0, keepdims=True)
         """), feedback="over the counts (axis 0)", mistake="normalised_over_counts"),
     # ------------------------------------------------------------------ 07 poisson_m_step
-    _poisson_m("frequencies_forgotten", _b("""
+    _answer("poisson_m_step", "frequencies_forgotten", _b("""
         counts = np.asarray(counts, dtype=float)
         expected = resp.sum(axis=0)                               # each distinct count counted once
         return expected / len(counts), resp.T @ counts / expected
         """), feedback="The frequencies were forgotten", mistake="frequencies_forgotten_in_weights"),
-    _poisson_m("rate_divided_by_all_days", _b("""
+    _answer("poisson_m_step", "rate_divided_by_all_days", _b("""
         counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
         weights = frequencies @ resp / frequencies.sum()
         rates = (frequencies * counts) @ resp / frequencies.sum()
         return weights, rates
         """), partial=True, feedback="divided by n, all the days", keeps=("test_poisson_m_step_weights",),
         mistake="rate_divided_by_all_days"),
-    _poisson_m("frequencies_in_the_numerator_only", _b("""
+    _answer("poisson_m_step", "frequencies_in_the_numerator_only", _b("""
         counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
         weights = frequencies @ resp / frequencies.sum()
         rates = (frequencies * counts) @ resp / resp.sum(axis=0)
         return weights, rates
         """), partial=True, feedback="in the numerator but not in the denominator",
         mistake="frequencies_in_numerator_only", keeps=("test_poisson_m_step_weights",)),
-    _poisson_m("weights_over_distinct_counts", _b("""
+    _answer("poisson_m_step", "weights_over_distinct_counts", _b("""
         counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
         expected_days = frequencies @ resp
         return expected_days / len(counts), (frequencies * counts) @ resp / expected_days
         """), partial=True, feedback="divided by m, the number of distinct counts",
         mistake="divided_by_distinct_counts", keeps=("test_poisson_m_step_rates",)),
-    _poisson_m("rate_as_one_over_the_mean", _b("""
+    _answer("poisson_m_step", "rate_as_one_over_the_mean", _b("""
         # the rate of an exponential waiting time, 1 / mean, in the place of a Poisson's rate
         counts, frequencies = np.asarray(counts, dtype=float), np.asarray(frequencies, dtype=float)
         expected_days = frequencies @ resp
@@ -608,7 +549,7 @@ WRONG_ANSWERS = (
         """), partial=True, feedback="1 / (mean count)", keeps=("test_poisson_m_step_weights",),
         mistake="rate_as_inverse_mean"),
     # ------------------------------------------------------------------ 07 gaussian_missing_e_step
-    _missing_e("conditional_covariance_forgotten", _b("""
+    _answer("gaussian_missing_e_step", "conditional_covariance_forgotten", _b("""
         # the holes filled with their conditional means, as if then known exactly
         X = np.asarray(X, dtype=float)
         expected_x = X.copy()
@@ -619,13 +560,13 @@ WRONG_ANSWERS = (
         return expected_x, expected_x[:, :, None] * expected_x[:, None, :]
         """), partial=True, feedback="The conditional covariance is missing", mistake="conditional_covariance_missing",
         keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_x")),
-    _missing_e("mean_imputation", _b("""
+    _answer("gaussian_missing_e_step", "mean_imputation", _b("""
         X = np.asarray(X, dtype=float)
         expected_x = np.where(np.isnan(X), mean, X)
         return expected_x, expected_x[:, :, None] * expected_x[:, None, :]
         """), partial=True, feedback="mean imputation", keeps=("test_gaussian_missing_e_step_seen",),
         mistake="mean_imputation"),
-    _missing_e("regression_reversed", _b("""
+    _answer("gaussian_missing_e_step", "regression_reversed", _b("""
         # S_mm^-1 S_mo (x_o - mu_o) in the place of S_mo S_oo^-1 (x_o - mu_o); the second moment is right
         X = np.asarray(X, dtype=float)
         n, d = X.shape
@@ -640,7 +581,7 @@ WRONG_ANSWERS = (
         return expected_x, expected_xx
         """), partial=True, feedback="The regression runs the wrong way", mistake="regression_reversed",
         keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_xx")),
-    _missing_e("marginal_covariance_added", _b("""
+    _answer("gaussian_missing_e_step", "marginal_covariance_added", _b("""
         X = np.asarray(X, dtype=float)
         n, d = X.shape
         expected_x, expected_xx = X.copy(), np.empty((n, d, d))
@@ -655,21 +596,21 @@ WRONG_ANSWERS = (
         """), partial=True, feedback="MARGINAL covariance", mistake="marginal_covariance_added",
         keeps=("test_gaussian_missing_e_step_seen", "test_gaussian_missing_e_step_expected_x")),
     # ------------------------------------------------------------------ 07 gaussian_missing_m_step
-    _missing_m("covariance_of_the_filled_data", _b("""
+    _answer("gaussian_missing_m_step", "covariance_of_the_filled_data", _b("""
         mean = expected_x.mean(axis=0)
         return mean, np.cov(expected_x.T, bias=True)              # expected_xx left unused
         """), partial=True, feedback="expected_xx was not used", keeps=("test_gaussian_missing_m_step_mean",),
         mistake="covariance_of_filled_rows"),
-    _missing_m("np_cov_default", _b("""
+    _answer("gaussian_missing_m_step", "np_cov_default", _b("""
         return expected_x.mean(axis=0), np.cov(expected_x.T)
         """), partial=True, feedback="np.cov's default", keeps=("test_gaussian_missing_m_step_mean",),
         mistake="np_cov_of_filled_rows"),
-    _missing_m("mean_squared_not_outer", _b("""
+    _answer("gaussian_missing_m_step", "mean_squared_not_outer", _b("""
         mean = expected_x.mean(axis=0)
         return mean, expected_xx.mean(axis=0) - mean**2
         """), partial=True, feedback="OUTER product", keeps=("test_gaussian_missing_m_step_mean",),
         mistake="mean_squared_not_outer"),
-    _missing_m("sum_not_divided_by_n", _b("""
+    _answer("gaussian_missing_m_step", "sum_not_divided_by_n", _b("""
         # the covariance is right around the mean it computes: only the mean is wrong
         mean = expected_x.sum(axis=0)
         return mean, expected_xx.mean(axis=0) - np.outer(mean, mean)
@@ -678,24 +619,16 @@ WRONG_ANSWERS = (
 )
 
 
+def _calls_the_reference(function):
+    """An answer that only returns what the reference computes.
+
+    Notebook 05's functions have no em_lib counterpart: their references live in
+    em_lib.feedback.practice, which the notebook imports as ``feedback``.
+    """
+    arguments = ", ".join(contract.EXERCISES[function].parameters)
+    reference = "feedback.reference_" if _ASSIGNMENT_OF[function] == "05_em_in_practice" else "em_lib."
+    return _answer(function, "calls_the_reference", _b(f"return {reference}{function}({arguments})"))
+
+
 #: One answer per graded function that returns what the reference computes.
-#: Notebook 05's functions have no em_lib counterpart: their references live in
-#: em_lib.feedback.practice, which the notebook imports as ``feedback``.
-REFERENCE_CALLS = (
-    _log_joint("calls_the_reference", _b("return em_lib.log_joint(x, weights, means, variances)")),
-    _log_likelihood("calls_the_reference", _b("return em_lib.log_likelihood(x, weights, means, variances)")),
-    _jensen_gap("calls_the_reference", _b("return em_lib.jensen_gap(values, q)")),
-    _elbo("calls_the_reference", _b("return em_lib.elbo(x, q, weights, means, variances)")),
-    _posterior("calls_the_reference", _b("return em_lib.posterior(x, weights, means, variances)")),
-    _em_iteration("calls_the_reference", _b("return em_lib.em_iteration(x, weights, means, variances)")),
-    _m_step("calls_the_reference", _b("return em_lib.m_step(x, resp)")),
-    _fit_em("calls_the_reference", _b("return em_lib.fit_em(x, weights, means, variances, n_iter)")),
-    _n_gmm_params("calls_the_reference", _b("return feedback.reference_n_gmm_params(K, d)")),
-    _kmeans_step("calls_the_reference", _b("return feedback.reference_kmeans_step(X, centres)")),
-    _two_coins("calls_the_reference", _b("return em_lib.two_coins_em(heads, n_tosses, theta_a, theta_b, n_iter)")),
-    _three_coins("calls_the_reference", _b("return em_lib.three_coins_em(y, pi, p, q, n_iter)")),
-    _poisson_e("calls_the_reference", _b("return em_lib.poisson_e_step(counts, weights, rates)")),
-    _poisson_m("calls_the_reference", _b("return em_lib.poisson_m_step(counts, frequencies, resp)")),
-    _missing_e("calls_the_reference", _b("return em_lib.gaussian_missing_e_step(X, mean, cov)")),
-    _missing_m("calls_the_reference", _b("return em_lib.gaussian_missing_m_step(expected_x, expected_xx)")),
-)
+REFERENCE_CALLS = tuple(_calls_the_reference(function) for function in contract.EXERCISES)
