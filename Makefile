@@ -29,13 +29,17 @@ $(LAB_OVERRIDES): $(VENV)/.installed
 	@mkdir -p $(@D)
 	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
 
+# The shell functions the tools' recipes below start with: `as_root_with_apt` is true as root where apt-get
+# is (Debian or Ubuntu: CI, a grading server); `apt_install PACKAGE WHY` installs the Debian package, saying why.
+APT_FUNCTIONS = as_root_with_apt() { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }; \
+	apt_install() { echo "Installing $$1 ($$2)"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$1" >/dev/null; }
+
 # Grading runs students' code in bubblewrap (see docs/instructors.md). As root on Debian or
 # Ubuntu (CI, a grading server) it is installed here; elsewhere the line says what to do.
 sandbox-tools:  ## bubblewrap, the sandbox grading runs students' code in
-	@command -v bwrap >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing bubblewrap (grading runs students' code in it)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	@$(APT_FUNCTIONS); command -v bwrap >/dev/null 2>&1 || { \
+		if as_root_with_apt; then apt_install bubblewrap "grading runs students' code in it"; \
 		else \
 			echo "NOTE: bubblewrap (bwrap) is not installed: grading would run students' code unprotected and the"; \
 			echo "      sandbox tests fail. Install it: sudo apt-get install bubblewrap (Fedora: dnf install bubblewrap)."; \
@@ -46,19 +50,16 @@ sandbox-tools:  ## bubblewrap, the sandbox grading runs students' code in
 # The places tests/browser.py looks at ($CHROMIUM first; Google Chrome will do).
 CHROMIUM_PATHS := /usr/lib/chromium/chromium /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome
 browser-tools:  ## Chromium, the browser the JupyterLab tests drive, and a Chinese font for its pages
-	@found=; for b in "$$CHROMIUM" $(CHROMIUM_PATHS); do test -x "$$b" && found=1 && break; done; \
+	@$(APT_FUNCTIONS); found=; for b in "$$CHROMIUM" $(CHROMIUM_PATHS); do test -x "$$b" && found=1 && break; done; \
 	if [ -z "$$found" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing chromium (the browser tests drive it)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		if as_root_with_apt; then apt_install chromium "the browser tests drive it"; \
 		else \
 			echo "NOTE: Chromium is not installed: the browser tests (tests/test_browser.py) fail without it."; \
 			echo "      Install it: sudo apt-get install chromium, or set CHROMIUM=/path/to/chrome-or-chromium."; \
 		fi; \
 	fi; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
-		echo "Installing fonts-wqy-zenhei (Chinese in the glossary and the 中文导读, in Chromium)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null; \
+	if as_root_with_apt && [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
+		apt_install fonts-wqy-zenhei "Chinese in the glossary and the 中文导读, in Chromium"; \
 	fi
 
 lab: install  ## JupyterLab on the course; `make lab PORT=8899` for another port

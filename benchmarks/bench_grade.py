@@ -32,6 +32,7 @@ Exit status 1 if a grade failed or is wrong, or the 1-worker run misses the spee
 """
 
 import argparse
+import contextlib
 import copy
 import json
 import multiprocessing
@@ -41,6 +42,7 @@ import random
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -398,6 +400,39 @@ def _loadavg():
         return "n/a"
 
 
+def course_code():
+    """The course's code as a report names it: its commit, and whether course_grading, em_lib or solutions
+    have uncommitted changes."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "course_grading", "em_lib", "solutions",
+                            "nbgrader_config.py"], capture_output=True, text=True).stdout.strip()
+    return f"commit {head or '?'}" + (" with uncommitted changes in course_grading, em_lib or solutions" if dirty else "")
+
+
+@contextlib.contextmanager
+def scratch_course(prefix, keep):
+    """A temporary directory (named ``prefix...``) with an empty course directory ``template/`` in it, the working
+    directory and first on sys.path (generate_assignment runs with the snapshot's course_grading): yields both.
+
+    On leaving, the working directory is the one before, and the temporary directory is removed (with ``keep``,
+    kept and named).
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    old_cwd = os.getcwd()
+    try:
+        template_root = workdir / "template"
+        template_root.mkdir()
+        os.chdir(template_root)
+        sys.path.insert(0, str(template_root))
+        yield workdir, template_root
+    finally:
+        os.chdir(old_cwd)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"Kept: {workdir}")
+
+
 def _median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -551,12 +586,7 @@ def main(argv=None):
 
     import nbgrader
 
-    import subprocess
-
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "course_grading", "em_lib", "solutions",
-                            "nbgrader_config.py"], capture_output=True, text=True).stdout.strip()
-    code = f"commit {head or '?'}" + (" with uncommitted changes in course_grading, em_lib or solutions" if dirty else "")
+    code = course_code()
     machine = (f"{_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"nbgrader {nbgrader.__version__}")
     load_start = _loadavg()
@@ -565,13 +595,7 @@ def main(argv=None):
     plan = plan_class(students_n, assignments, args.seed, catalogue)
     students = sorted({p[0] for p in plan})
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-grade-"))
-    old_cwd = os.getcwd()
-    try:
-        template_root = workdir / "template"
-        template_root.mkdir()
-        os.chdir(template_root)
-        sys.path.insert(0, str(template_root))  # generate_assignment with the snapshot's course_grading too
+    with scratch_course("bench-grade-", args.keep) as (_, template_root):
         template, sources, releases = build_template(template_root, assignments, plan)
         if args.set:
             with open(template / "nbgrader_config.py", "a") as config:
@@ -608,12 +632,6 @@ def main(argv=None):
               "unprotected ones, started and closed in turn ...", flush=True)
         probe = measure_sandboxes(template, SANDBOX_STARTS, environment)
         load_end = _loadavg()
-    finally:
-        os.chdir(old_cwd)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"Kept: {workdir}")
 
     failures = sum(s["failures"] for s in summaries.values())
     wrong = sum(s["wrong"] for s in summaries.values())

@@ -169,22 +169,13 @@ def main(argv=None):
 
     machine = (f"{bg._cpu_model()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
                f"nbgrader {nbgrader.__version__}")
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "course_grading", "em_lib",
-                            "solutions", "nbgrader_config.py"], capture_output=True, text=True).stdout.strip()
-    code = f"commit {head or '?'}" + (" with uncommitted changes in course_grading, em_lib or solutions" if dirty else "")
+    code = bg.course_code()
     load_start = bg._loadavg()
     print(f"Machine: {machine}; load average at start: {load_start}")
     plan = bg.plan_class(args.students, [args.assignment], args.seed, bg._catalogue())
-    workdir = Path(tempfile.mkdtemp(prefix="bench-class-"))
     runs, problems_all, old_cwd = [], [], os.getcwd()
-    log_path = workdir / "runs.log"
-    try:
-        template_root = workdir / "template"
-        template_root.mkdir()
-        os.chdir(template_root)
-        sys.path.insert(0, str(template_root))
+    with bg.scratch_course("bench-class-", args.keep) as (workdir, template_root):
+        log_path = workdir / "runs.log"
         template, sources, _ = bg.build_template(template_root, [args.assignment], plan)
         os.chdir(old_cwd)
         print(f"Class: {args.students} students x 1 assignment ({args.assignment}); runs: "
@@ -216,12 +207,6 @@ def main(argv=None):
                 runs.append({k: v for k, v in run.items() if k != "root"})
                 if not args.keep:
                     shutil.rmtree(run["root"], ignore_errors=True)
-    finally:
-        os.chdir(old_cwd)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"Kept: {workdir}")
 
     n = args.students
     by_jobs = {j: [r for r in runs if r["jobs"] == j] for j in job_counts}

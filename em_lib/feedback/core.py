@@ -263,6 +263,45 @@ def learner_tuple(fn, kwargs, what, items, hint=""):
     return got
 
 
+def finite_array(value, shape):
+    """``value`` as a finite float64 array of ``shape``, or None when it is not one (a learner's own
+    item that another one is judged around)."""
+    arr = as_real_array(value)
+    if arr is None or arr.shape != shape or not np.isfinite(arr).all():
+        return None
+    return arr
+
+
+def weights_sum_to_one(weights, K, why, kind="a NumPy array", misshapen=None):
+    """Raise when the mixing ``weights`` an M-step returned are not an array of shape (K,) summing to 1.
+
+    ``kind`` is what the message says the weights should be, ``why`` ends the message on a sum that is
+    not 1 (why it is 1), and ``misshapen`` maps a wrong shape to the :class:`Misconception` it shows,
+    named with the message on the shape.
+    """
+    array = as_real_array(weights)
+    if array is None:
+        raise AssertionError(f"the weights should be {kind}, got {kind_of(weights)}")
+    if array.shape != (K,):
+        message = f"the weights should have shape (K,) = ({K},), got {array.shape}"
+        misconception = (misshapen or {}).get(array.shape)
+        if misconception is not None:
+            raise misconception.named_in(f"{message}. {misconception.explanation}")
+        raise AssertionError(message)
+    with np.errstate(all="ignore"):
+        total = float(np.sum(array))
+    if not abs(total - 1.0) < 1e-9:
+        raise AssertionError(f"the weights sum to {total:.6g}, not 1: {why}")
+
+
+def parts_verdict(what, parts, every):
+    """The confirmation of a check of the ``parts`` (names) of what ``what`` returned: ``what: correct``
+    when they are ``every`` part, else the parts named."""
+    if tuple(parts) == tuple(every):
+        return f"{what}: correct"
+    return f"{what}: {', '.join(parts)} correct"
+
+
 def describe_difference(got, expected, what):
     """A plain-words account of how ``got`` differs from ``expected``."""
     if isinstance(expected, tuple):

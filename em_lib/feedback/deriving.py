@@ -40,10 +40,13 @@ from .core import (
     call_learner,
     check,
     close,
+    finite_array,
     graded,
     kind_of,
     learner_tuple,
+    parts_verdict,
     run_self_check,
+    weights_sum_to_one,
 )
 
 #: The start of EM on Hasselblad's table used by the notebook's checks: (weights, rates).
@@ -462,9 +465,7 @@ def check_poisson_m_step(fn, counts, frequencies, resp, parts=("weights", "rates
         if name in parts:
             check(lambda j=j, **kw: got[j], inputs, lambda j=j, **kw: expected[j], mistakes,
                   what=f"the {name} array returned by poisson_m_step(...)")
-    if tuple(parts) == ("weights", "rates"):
-        return "poisson_m_step(...): correct"
-    return f"poisson_m_step(...): {', '.join(parts)} correct"
+    return parts_verdict("poisson_m_step(...)", parts, ("weights", "rates"))
 
 
 def _hasselblad_resp():
@@ -486,19 +487,9 @@ POISSON_M_STEP_INPUTS = {
 def _weights_sum_to_one(fn):
     inputs = POISSON_M_STEP_INPUTS["hasselblad"]
     weights, _ = _learner_pair(fn, inputs, "poisson_m_step(...)", ("weights", "rates"))
-    arr = as_real_array(weights)
-    if arr is None:
-        raise AssertionError(f"the weights should be a NumPy array of numbers, got {kind_of(weights)}")
-    K = inputs["resp"].shape[1]
-    if arr.shape != (K,):
-        raise AssertionError(f"the weights should have shape (K,) = ({K},), got {arr.shape}")
-    with np.errstate(all="ignore"):
-        total = float(np.sum(arr))
-    if not abs(total - 1.0) < 1e-9:
-        raise AssertionError(
-            f"the weights sum to {total:.6g}, not 1: pi_k = N_k / n with N_k = sum_j f_j r_jk and n = sum_j f_j "
-            "(the N_k add up to n because each row of resp sums to 1)."
-        )
+    weights_sum_to_one(weights, inputs["resp"].shape[1],
+                       "pi_k = N_k / n with N_k = sum_j f_j r_jk and n = sum_j f_j (the N_k add up to n because "
+                       "each row of resp sums to 1).", kind="a NumPy array of numbers")
 
 
 def self_check_poisson_m_step(fn):
@@ -682,18 +673,26 @@ def _missing_what(X):
     return f"gaussian_missing_e_step(X of shape {X.shape} with {int(np.isnan(X).sum())} missing, ...)"
 
 
-def _own_first_moment(got, shape):
-    arr = as_real_array(got[0])
-    if arr is None or arr.shape != shape or not np.isfinite(arr).all():
-        return None
-    return arr
+def _judged_around_own(answer, inputs, expected, own, around_own, mistakes, what, first):
+    """The second item of the learner's pair, ``answer``, judged with ``mistakes`` (taken around a centre,
+    see :func:`_around`) around the first item: em_lib's, ``expected = (centre, item)``, when the learner's own
+    first item ``own`` is right or unusable (None) or ``answer`` is right anyway; else around ``own``,
+    against ``around_own(own)``, so that a mistake in the first item (named ``first``) is charged once."""
+    centre, item = expected
+    if own is None or close(own, centre) or close(answer, item):
+        check(lambda **kw: answer, inputs, lambda **kw: item, _around(mistakes, centre), what=what)
+        return
+    with np.errstate(all="ignore"):                # a first item far out: its square overflows, a wrong answer
+        target = around_own(own)
+    check(lambda **kw: answer, inputs, lambda **kw: target, _around(mistakes, own),
+          what=f"{what} (around the {first} it returned)")
 
 
 def _check_expected_xx(got, expected, inputs, what):
     """The second moment, judged around the learner's own expected_x when that one is wrong."""
     X = inputs["X"]
     n, d = X.shape
-    own = _own_first_moment(got, (n, d))
+    own = finite_array(got[0], (n, d))
     arr = as_real_array(got[1])
     if arr is not None and arr.shape == (n, d):
         raise AssertionError(
@@ -701,17 +700,9 @@ def _check_expected_xx(got, expected, inputs, what):
             f"E[x_i x_i^T] per row, got (n, d) = {arr.shape}: x_i * x_i is elementwise; the outer product is "
             "expected_x[:, :, None] * expected_x[:, None, :]."
         )
-    if own is None or close(own, expected[0]):
-        check(lambda **kw: got[1], inputs, lambda **kw: expected[1],
-              _around(EXPECTED_XX_MISTAKES, expected[0]), what=f"expected_xx of {what}")
-        return
-    if close(got[1], expected[1]):
-        return
-    with np.errstate(all="ignore"):                # a first moment far out: its square overflows, a wrong answer
-        around_own = _outer(own) + _corrections(X, inputs["mean"], inputs["cov"])
-    check(lambda **kw: got[1], inputs, lambda **kw: around_own,
-          _around(EXPECTED_XX_MISTAKES, own),
-          what=f"expected_xx of {what} (around the expected_x it returned)")
+    mean, cov = inputs["mean"], inputs["cov"]
+    _judged_around_own(got[1], inputs, expected, own, lambda own: _outer(own) + _corrections(X, mean, cov),
+                       EXPECTED_XX_MISTAKES, f"expected_xx of {what}", "expected_x")
 
 
 @graded
@@ -733,9 +724,7 @@ def check_gaussian_missing_e_step(fn, X, mean, cov, parts=("expected_x", "expect
               what=f"expected_x of {what}")
     if "expected_xx" in parts:
         _check_expected_xx(got, expected, inputs, what)
-    if tuple(parts) == ("expected_x", "expected_xx"):
-        return f"{what}: correct"
-    return f"{what}: {', '.join(parts)} correct"
+    return parts_verdict(what, parts, ("expected_x", "expected_xx"))
 
 
 def _seen_entries_kept(fn, inputs, what):
@@ -928,13 +917,6 @@ COV_MISTAKES = _quiet((
 ))
 
 
-def _learner_mean(got, d):
-    arr = as_real_array(got[0])
-    if arr is None or arr.shape != (d,) or not np.isfinite(arr).all():
-        return None
-    return arr
-
-
 @graded
 def check_gaussian_missing_m_step(fn, expected_x, expected_xx, parts=("mean", "cov")):
     """One graded check of ``gaussian_missing_m_step`` against :func:`em_lib.missing.gaussian_missing_m_step`.
@@ -950,19 +932,10 @@ def check_gaussian_missing_m_step(fn, expected_x, expected_xx, parts=("mean", "c
         check(lambda **kw: got[0], inputs, lambda **kw: expected[0], MISSING_MEAN_MISTAKES,
               what=f"the mean array returned by {what}")
     if "cov" in parts:
-        d = inputs["expected_x"].shape[1]
-        own = _learner_mean(got, d)
-        if own is None or close(own, expected[0]) or close(got[1], expected[1]):
-            check(lambda **kw: got[1], inputs, lambda **kw: expected[1], _around(COV_MISTAKES, expected[0]),
-                  what=f"the cov matrix returned by {what}")
-        else:
-            with np.errstate(all="ignore"):        # a mean far out (1e154): its square overflows, a wrong answer
-                around_own = _second_moment(**inputs) - np.outer(own, own)
-            check(lambda **kw: got[1], inputs, lambda **kw: around_own, _around(COV_MISTAKES, own),
-                  what=f"the cov matrix returned by {what} (around the mean it returned)")
-    if tuple(parts) == ("mean", "cov"):
-        return f"{what}: correct"
-    return f"{what}: {', '.join(parts)} correct"
+        own = finite_array(got[0], (inputs["expected_x"].shape[1],))
+        _judged_around_own(got[1], inputs, expected, own, lambda own: _second_moment(**inputs) - np.outer(own, own),
+                           COV_MISTAKES, f"the cov matrix returned by {what}", "mean")
+    return parts_verdict(what, parts, ("mean", "cov"))
 
 
 def _statistics_of(X, mean, cov):

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..datasets import HEIGHTS_TRUE
 from ..mixture1d import LOG_2PI, log_joint, log_likelihood, logsumexp_rows
-from .core import Mistake, as_real_array, call_learner, check, describe_difference, kind_of, run_self_check, shape_of
+from .core import (Mistake, as_real_array, call_learner, check, describe_difference, graded, kind_of, run_self_check,
+                   shape_of)
 from .namespace import blame, using_reference  # noqa: F401  (using_reference: for the graded cells)
 
 
@@ -62,6 +63,19 @@ def _inputs(x, weights, means, variances):
 def _describe_inputs(name, x, weights, **_):
     n, K = np.size(x), np.size(weights)
     return f"{name}(x, weights, means, variances) with n = {n}, K = {K}"
+
+
+def _called(name, x, weights, means, variances, what):
+    """Fresh float copies of the inputs, and what the messages call ``name`` on them: ``what``, or the call described."""
+    kwargs = _inputs(x, weights, means, variances)
+    return kwargs, what or _describe_inputs(name, **kwargs)
+
+
+def _values(name, reference, mistakes, fn, x, weights, means, variances, what):
+    """``fn``, the learner's ``name``, checked against ``reference`` and its classic ``mistakes`` on these inputs."""
+    kwargs, what = _called(name, x, weights, means, variances, what)
+    with np.errstate(invalid="ignore"):
+        return check(fn, kwargs, reference, mistakes, what)
 
 
 # --------------------------------------------------------------------------
@@ -161,26 +175,16 @@ LOG_JOINT_MISTAKES = (
 LOG_JOINT_TRANSPOSED = LOG_JOINT_MISTAKES[-1]
 
 
-def _log_joint_values(fn, x, weights, means, variances, what=None):
-    kwargs = _inputs(x, weights, means, variances)
-    what = what or _describe_inputs("log_joint", **kwargs)
-    with np.errstate(invalid="ignore"):
-        return check(fn, kwargs, log_joint, LOG_JOINT_MISTAKES, what)
-
-
+@graded
 def check_log_joint(fn, x, weights, means, variances, what=None):
     """Graded check: ``fn`` gives em_lib's log joint on these inputs; explain the mistake if not."""
-    print("✓ " + _log_joint_values(fn, x, weights, means, variances, what))
+    return _values("log_joint", log_joint, LOG_JOINT_MISTAKES, fn, x, weights, means, variances, what)
 
 
+@graded
 def check_log_joint_shape(fn, x, weights, means, variances, what=None):
     """Graded check of the shape only: an (n, K) array, whatever its values."""
-    print("✓ " + _log_joint_shape(fn, x, weights, means, variances, what))
-
-
-def _log_joint_shape(fn, x, weights, means, variances, what=None):
-    kwargs = _inputs(x, weights, means, variances)
-    what = what or _describe_inputs("log_joint", **kwargs)
+    kwargs, what = _called("log_joint", x, weights, means, variances, what)
     got = call_learner(fn, kwargs, what)
     expected = (kwargs["x"].size, kwargs["weights"].size)
     shape = shape_of(got)  # None for a ragged list: no shape at all
@@ -193,6 +197,9 @@ def _log_joint_shape(fn, x, weights, means, variances, what=None):
             + ". Return one row per sample and one column per component."
         )
     return f"{what}: shape (n, K) = {expected}"
+
+
+_log_joint_values, _log_joint_shape = check_log_joint.verdict, check_log_joint_shape.verdict
 
 
 def self_check_log_joint(fn):
@@ -292,26 +299,16 @@ LOG_LIKELIHOOD_MISTAKES = (
 )
 
 
-def _log_likelihood_value(fn, x, weights, means, variances, what=None):
-    kwargs = _inputs(x, weights, means, variances)
-    what = what or _describe_inputs("log_likelihood", **kwargs)
-    with np.errstate(invalid="ignore"):
-        return check(fn, kwargs, log_likelihood, LOG_LIKELIHOOD_MISTAKES, what)
-
-
+@graded
 def check_log_likelihood(fn, x, weights, means, variances, what=None):
     """Graded check: ``fn`` gives em_lib's log-likelihood on these inputs; explain the mistake if not."""
-    print("✓ " + _log_likelihood_value(fn, x, weights, means, variances, what))
+    return _values("log_likelihood", log_likelihood, LOG_LIKELIHOOD_MISTAKES, fn, x, weights, means, variances, what)
 
 
+@graded
 def check_log_likelihood_is_number(fn, x, weights, means, variances, what=None):
     """Graded check of the type: a single finite number (a float or a 0-d array), whatever its value."""
-    print("✓ " + _log_likelihood_number(fn, x, weights, means, variances, what))
-
-
-def _log_likelihood_number(fn, x, weights, means, variances, what=None):
-    kwargs = _inputs(x, weights, means, variances)
-    what = what or _describe_inputs("log_likelihood", **kwargs)
+    kwargs, what = _called("log_likelihood", x, weights, means, variances, what)
     got = call_learner(fn, kwargs, what)
     shape = shape_of(got)
     if shape is not None and shape != ():
@@ -328,6 +325,9 @@ def _log_likelihood_number(fn, x, weights, means, variances, what=None):
             f"{what} is not right: it returned {value}. On these heights every log p(x_i) is finite."
         )
     return f"{what}: a single finite number"
+
+
+_log_likelihood_value, _log_likelihood_number = check_log_likelihood.verdict, check_log_likelihood_is_number.verdict
 
 
 def self_check_log_likelihood(fn, namespace=None):

@@ -36,12 +36,15 @@ from .core import (
     call_learner,
     check,
     close,
+    finite_array,
     graded,
     kind_of,
     learner_tuple,
     not_a_tuple,
+    parts_verdict,
     reworded,
     run_self_check,
+    weights_sum_to_one,
 )
 from .namespace import blame, using_reference
 
@@ -200,17 +203,7 @@ def check_m_step(fn, parts=("weights", "means", "variances"), computed_at=None, 
             _check_variances(got, expected, inputs, what, extra)
         else:
             check(lambda **kw: got[j], inputs, lambda **kw: expected[j], mistakes, what=what)
-    if tuple(parts) == ("weights", "means", "variances"):
-        return "m_step(...): correct"
-    return f"m_step(...): {', '.join(parts)} correct"
-
-
-def _own_means(got, K):
-    """The learner's means as a finite (K,) float array, or None when they are not one."""
-    means = as_real_array(got[1])
-    if means is None or means.shape != (K,) or not np.isfinite(means).all():
-        return None
-    return means
+    return parts_verdict("m_step(...)", parts, ("weights", "means", "variances"))
 
 
 def _check_variances(got, expected, inputs, what, extra=()):
@@ -222,7 +215,7 @@ def _check_variances(got, expected, inputs, what, extra=()):
     """
     x, resp = inputs["x"], inputs["resp"]
     counts = _counts(x, resp)
-    means = _own_means(got, np.shape(resp)[1])
+    means = finite_array(got[1], (np.shape(resp)[1],))
     if means is None or close(means, expected[1]):
         check(lambda **kw: got[2], inputs, lambda **kw: expected[2], VARIANCES_MISTAKES + extra, what=what)
         return
@@ -255,22 +248,9 @@ M_STEP_INPUTS = {
 
 def _weights_sum_to_one(fn):
     weights, _, _ = _learner_m_step(fn, M_STEP_INPUTS["heights"])
-    array = as_real_array(weights)
-    if array is None:
-        raise AssertionError(f"the weights should be a NumPy array, got {kind_of(weights)}")
-    with np.errstate(all="ignore"):
-        total = float(np.sum(array))
     n, K = M_STEP_INPUTS["heights"]["resp"].shape
-    if array.shape != (K,):
-        message = f"the weights should have shape (K,) = ({K},), got {array.shape}"
-        if array.shape == (n,):   # one weight per sample
-            raise _WRONG_AXIS.named_in(f"{message}. {_WRONG_AXIS.explanation}")
-        raise AssertionError(message)
-    if not abs(total - 1.0) < 1e-9:
-        raise AssertionError(
-            f"the weights sum to {total:.6g}, not 1: pi_k = N_k / n, and sum_k N_k = n because each "
-            "row of resp sums to 1."
-        )
+    weights_sum_to_one(weights, K, "pi_k = N_k / n, and sum_k N_k = n because each row of resp sums to 1.",
+                       misshapen={(n,): _WRONG_AXIS})   # one weight per sample
 
 
 def self_check_m_step(fn):
