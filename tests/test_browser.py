@@ -190,9 +190,17 @@ def assert_clean_console(page, step=None):
 # ---------------------------------------------------------------------------------------------
 
 def open_notebook(page, lab, path):
+    """Open ``path`` and wait until it is ready for a person: every cell laid out (JupyterLab renders a long
+    notebook's cells a few at a time, later on a loaded machine) and the kernel started and idle."""
+    n_cells = len(json.loads((lab.root / path).read_text())["cells"])
     page.goto(lab.url(f"lab/tree/{path}?reset"))
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    page.wait_for_function("(n) => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length === n",
+                           arg=n_cells, timeout=120_000)
+    # the toolbar's indicator says idle before a kernel is connected; the status bar waits for the kernel
+    # (Run All pressed before that runs nothing)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page.wait_for_function("() => /\\|\\s*Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent || '')",
+                           timeout=120_000)
 
 
 def cells(page):
