@@ -29,7 +29,7 @@ from wrong_answers import WRONG_ANSWERS
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 ASSIGNMENT = "04_e_and_m_steps"
-RIGHT, FLAGGED, BLANK, ABSENT = "right", "flagged", "blank", "absent"
+RIGHT, FLAGGED, BLANK, ABSENT, LOST = "right", "flagged", "blank", "absent", "lost"
 #: student -> the wrong answers (catalogue names) they hand in; the other answers are right
 SEEDED = {
     "w1": ("m_step", "variances_divided_by_n"),
@@ -88,10 +88,15 @@ def course(tmp_path_factory):
     course.submit(BLANK, ASSIGNMENT, course.blank(ASSIGNMENT))
     for student, entries in _seeded_answers().items():
         course.submit(student, ASSIGNMENT, course.with_answers(ASSIGNMENT, {e.grade_id: e.source for e in entries}))
-    students = [RIGHT, FLAGGED, BLANK, *SEEDED]
-    for student in students:
+    # two copies under other names: nbgrader cannot pick one, the submission waits for the instructor
+    lost = course.root / "submitted" / LOST / ASSIGNMENT
+    lost.mkdir(parents=True)
+    (lost / f"{ASSIGNMENT} (1).ipynb").write_text(json.dumps(course.filled(ASSIGNMENT)))
+    (lost / f"{ASSIGNMENT}-Copy1.ipynb").write_text(json.dumps(course.blank(ASSIGNMENT)))
+    for student in [RIGHT, FLAGGED, BLANK, *SEEDED]:
         result = course.autograde(ASSIGNMENT, student)
         assert result["success"], result.get("error") or result.get("log")
+    assert not course.autograde(ASSIGNMENT, LOST)["success"]
     with Gradebook(course.api.coursedir.db_url) as gb:
         gb.add_student(ABSENT)
         student, cell, score = HAND_GRADED
@@ -138,7 +143,7 @@ def test_each_seeded_misconception_is_counted_for_exactly_its_students(out):
         assert len(row["misconception"]) > 20 and "\n" not in row["misconception"]
     # nobody right, blank or absent has a misconception
     for row in rows:
-        assert not {RIGHT, FLAGGED, BLANK, ABSENT} & set(row["student_ids"].split()), row
+        assert not {RIGHT, FLAGGED, BLANK, ABSENT, LOST} & set(row["student_ids"].split()), row
     # most common first within each function
     per_function = defaultdict(list)
     for row in rows:
@@ -168,7 +173,9 @@ def test_per_cell_counts_match_the_gradebook(course, out):
     # variances: right for right, flagged, w4 (its variances are right about its own means), w5, w6; not w1-w3, blank
     assert rows["test_m_step_variances"]["full"] == "5"
     assert int(rows["test_m_step_variances"]["none"]) + int(rows["test_m_step_variances"]["partial"]) == 4
-    assert rows["m_step_means_written"]["waiting"] == str(len(scores) - 2)  # all but the blank one and the graded one
+    # all but the blank one and the graded one (the lost one's every cell waits)
+    assert rows["m_step_means_written"]["waiting"] == str(len(scores) - 2)
+    assert rows["test_m_step_weights"]["waiting"] == "1"
     assert rows["test_em_iteration_chain"]["kind"] == "test" and rows["monotone_written"]["kind"] == "written"
 
 
@@ -208,10 +215,16 @@ def test_written_answers_and_flags_wait_with_what_to_do(course, out):
     review = read_csv(out / "review.csv")
     waiting = {(r["student"], r["cell"]) for r in review if "written answer" in r["reason"]}
     written = ("m_step_means_written", "monotone_written")
-    expected = {(s, c) for s in ids for c in written if s != BLANK} - {HAND_GRADED[:2]}
+    expected = {(s, c) for s in ids for c in written if s not in (BLANK, LOST)} - {HAND_GRADED[:2]}
     assert waiting == expected
     for row in review:
-        assert row["action"].endswith(f"http://hub.example.org/user/teacher/formgrader/submissions/{ids[row['student']]}/")
+        if row["student"] != LOST:
+            assert row["action"].endswith(f"http://hub.example.org/user/teacher/formgrader/submissions/"
+                                          f"{ids[row['student']]}/")
+    # the submission nbgrader could not grade: one row, with the command that grades it once it is fixed
+    lost = [r for r in review if r["student"] == LOST]
+    assert len(lost) == 1 and "not graded" in lost[0]["reason"]
+    assert lost[0]["action"] == f"nbgrader autograde {ASSIGNMENT} --student {LOST} --force"
     flags = [r for r in review if r["reason"].startswith("flagged")]
     assert {r["student"] for r in flags} == {FLAGGED}
     assert any("m_step" in r["reason"] or r["cell"] == "m_step_answer" for r in flags)
