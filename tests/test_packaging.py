@@ -258,9 +258,6 @@ def test_readme_lists_the_contracts_exercises():
 
 #: A ../ path that names something (not "../.." alone), and the old course brief's name.
 OUTSIDE = re.compile(r"(?<![\w.])((?:\.\./)+[\w-][^\s'\"`)\]>|,;]*)|\b(COURSE" r"\.md)\b")
-#: The one deliberate exception: the lecture transcript the 中文导读's quotes are checked
-#: against lives beside the repository, and the test skips when it is absent.
-ALLOWED_OUTSIDE = {("tests/test_site.py", "../" "shared/seeds")}
 
 
 def _tracked_files():
@@ -304,5 +301,5 @@ def test_no_tracked_file_refers_to_a_document_outside_the_repository():
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
             continue  # binary, or deleted in the work tree
-        found += [(name, ref) for ref in _outside_references(text) if (name, ref) not in ALLOWED_OUTSIDE]
+        found += [(name, ref) for ref in _outside_references(text)]
     assert found == []
