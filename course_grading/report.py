@@ -231,6 +231,14 @@ def outcome(score, max_score):
     return PARTIAL if score > 1e-9 else NONE
 
 
+def distribution(scores):
+    """The scores' distribution as text, lowest first: ``"0:10 2:5 6:29"`` (points: students)."""
+    counts = defaultdict(int)
+    for score in scores:
+        counts[round(score, 3)] += 1
+    return " ".join(f"{number(score)}:{n}" for score, n in sorted(counts.items()))
+
+
 def cell_rows(data):
     """Per graded cell: points, mean score and how many students got full, partial, none or wait."""
     rows = []
@@ -244,7 +252,8 @@ def cell_rows(data):
                 scores.append(score)
         rows.append({"notebook": cell.notebook, "cell": cell.name, "exercise": cell.exercise,
                      "kind": "written" if cell.written else "test", "points": cell.max_score,
-                     "mean": sum(scores) / len(scores) if scores else None, **counts})
+                     "mean": sum(scores) / len(scores) if scores else None, **counts,
+                     "distribution": distribution(scores)})
     return rows
 
 
@@ -268,7 +277,7 @@ def exercise_rows(data):
         rows.append({"notebook": notebook, "exercise": exercise, "kind": "written" if cells[0].written else "code",
                      "points": points, "mean": mean,
                      "lost": (points - mean) * len(scores) if mean is not None else 0.0, **counts,
-                     "cells": [c.name for c in cells]})
+                     "distribution": distribution(scores), "cells": [c.name for c in cells]})
     return rows
 
 
@@ -477,13 +486,13 @@ def write_assignment_report(data, directory, config, catalogue=None, base_url="h
     review = sorted((sub.student, *item) for sub in data.submissions.values() for item in sub.review)
 
     _write_csv(os.path.join(directory, "cells.csv"),
-               ["notebook", "cell", "exercise", "kind", "points", "mean", *OUTCOMES],
+               ["notebook", "cell", "exercise", "kind", "points", "mean", *OUTCOMES, "distribution"],
                [[r["notebook"], r["cell"], r["exercise"], r["kind"], _fmt(r["points"]), _fmt(r["mean"]),
-                 *(r[k] for k in OUTCOMES)] for r in cells])
+                 *(r[k] for k in OUTCOMES), r["distribution"]] for r in cells])
     _write_csv(os.path.join(directory, "exercises.csv"),
-               ["notebook", "exercise", "kind", "points", "mean", "points_lost", *OUTCOMES],
+               ["notebook", "exercise", "kind", "points", "mean", "points_lost", *OUTCOMES, "distribution"],
                [[r["notebook"], r["exercise"], r["kind"], _fmt(r["points"]), _fmt(r["mean"]), _fmt(r["lost"]),
-                 *(r[k] for k in OUTCOMES)] for r in exercises])
+                 *(r[k] for k in OUTCOMES), r["distribution"]] for r in exercises])
     _write_csv(os.path.join(directory, "misconceptions.csv"),
                ["function", "mistake", "misconception", "students", "student_ids"],
                [[r["function"], r["mistake"], r["misconception"], r["students"], " ".join(r["student_ids"])]
@@ -514,10 +523,10 @@ def write_assignment_report(data, directory, config, catalogue=None, base_url="h
         _png(figure, os.path.join(directory, "exercises.png"))
         parts.append(f"<figure>{_svg(figure)}</figure>")
         ranked = sorted(exercises, key=lambda r: -r["lost"])
-        parts.append(_table(["exercise", "kind", "points", "mean", "points lost", *OUTCOMES],
+        parts.append(_table(["exercise", "kind", "points", "mean", "points lost", *OUTCOMES, "scores (points:students)"],
                             [[f"<code>{html.escape(r['exercise'])}</code>", r["kind"], _fmt(r["points"]),
-                              _fmt(r["mean"]), _fmt(r["lost"]), *(r[k] for k in OUTCOMES)] for r in ranked],
-                            numeric=(2, 3, 4, 5, 6, 7, 8)))
+                              _fmt(r["mean"]), _fmt(r["lost"]), *(r[k] for k in OUTCOMES), r["distribution"]]
+                             for r in ranked], numeric=(2, 3, 4, 5, 6, 7, 8)))
     parts.append("<h2>Graded cells</h2><p class=\"note\">Each autograded test and written answer "
                  "(cells.csv).</p>")
     if cells:
@@ -605,9 +614,9 @@ def write_course_report(gradebook, coursedir, directory, config, base_url):
             costly.append({**r, "assignment": name})
     costly.sort(key=lambda r: -r["lost"])
     _write_csv(os.path.join(directory, "exercises.csv"),
-               ["assignment", "exercise", "kind", "points", "mean", "points_lost", *OUTCOMES],
+               ["assignment", "exercise", "kind", "points", "mean", "points_lost", *OUTCOMES, "distribution"],
                [[r["assignment"], r["exercise"], r["kind"], _fmt(r["points"]), _fmt(r["mean"]), _fmt(r["lost"]),
-                 *(r[k] for k in OUTCOMES)] for r in costly])
+                 *(r[k] for k in OUTCOMES), r["distribution"]] for r in costly])
     maxima = " ".join(f"{n}: {_fmt(data[n].max_score)}" for n in names)
     parts = [f"<p>{_count(len(students), 'student')}, {_count(len(names), 'assignment')} (points: {html.escape(maxima)}). "
              "An assignment's own report: <code>make report ASSIGNMENT=&lt;name&gt;</code>.</p>"]

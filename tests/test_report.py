@@ -186,6 +186,10 @@ def test_exercises_group_each_functions_tests(out):
     # m_step: right, flagged, w5, w6 full; w1-w4 lose some; the blank one none
     assert (rows["m_step"]["full"], rows["m_step"]["none"]) == ("4", "1")
     assert int(rows["m_step"]["partial"]) + int(rows["m_step"]["none"]) == 5
+    # its score distribution: points -> students, over the graded ones (the lost submission waits)
+    spread = {float(k): int(v) for k, v in (item.split(":") for item in rows["m_step"]["distribution"].split())}
+    assert spread[6.0] == 4 and spread[0.0] == 1 and sum(spread.values()) == 9
+    assert all(0 < k < 6 for k in set(spread) - {0.0, 6.0})
 
 
 def test_scores_csv_and_the_course_report(course, out):
