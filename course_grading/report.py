@@ -518,7 +518,11 @@ def write_assignment_report(data, directory, config, catalogue=None, base_url="h
     parts.append("<h2>Exercises</h2><p class=\"note\">Per exercise (a function's graded tests together, or a "
                  "written answer) how many students got all its points, some, none, or are waiting for a grader "
                  "(exercises.csv); the costliest first in the table.</p>")
-    if exercises:
+    if not data.submissions:
+        parts.append(f"<p><strong>No submission of {html.escape(data.name)} is graded yet</strong>: collect and "
+                     f"autograde first (<code>make grade ASSIGNMENT={html.escape(data.name)}</code>), then run "
+                     "<code>make report</code> again.</p>")
+    if exercises and data.submissions:
         figure = outcome_figure(exercises, lambda r: r["exercise"], "Students per exercise")
         _png(figure, os.path.join(directory, "exercises.png"))
         parts.append(f"<figure>{_svg(figure)}</figure>")
@@ -529,7 +533,7 @@ def write_assignment_report(data, directory, config, catalogue=None, base_url="h
                              for r in ranked], numeric=(2, 3, 4, 5, 6, 7, 8)))
     parts.append("<h2>Graded cells</h2><p class=\"note\">Each autograded test and written answer "
                  "(cells.csv).</p>")
-    if cells:
+    if cells and data.submissions:
         figure = outcome_figure(cells, lambda r: r["cell"], "Students per graded cell")
         parts.append(f"<figure>{_svg(figure)}</figure>")
         parts.append(_table(["cell", "exercise", "kind", "points", "mean", *OUTCOMES],
@@ -683,7 +687,11 @@ def main(argv=None):
             written = write_assignment_report(data, directory, config, _mistake_catalogue(), args.url)
             print(f"Wrote {_shown(os.path.join(directory, 'index.html'))} ({len(data.submissions)} submissions, "
                   f"{len(written['misconceptions'])} misconceptions, {len(written['review'])} items waiting for a "
-                  "person) and its CSVs: cells.csv, exercises.csv, misconceptions.csv, review.csv, scores.csv")
+                  "person) and its CSVs: cells.csv, exercises.csv, misconceptions.csv, review.csv, scores.csv",
+                  flush=True)
+            if not data.submissions:
+                print(f"No submission of {args.assignment} is graded yet: run `make grade ASSIGNMENT={args.assignment}` "
+                      "first.", file=sys.stderr, flush=True)
         else:
             written = write_course_report(gradebook, coursedir, out, config, args.url)
             print(f"Wrote {_shown(os.path.join(out, 'index.html'))} ({len(written['course'])} students), course.csv and "

@@ -270,3 +270,15 @@ def test_the_page_opens_offline_in_chromium_with_its_figures(out):
         assert student in shown["text"]
     assert "Student data" in shown["text"]
     assert json.dumps(shown)  # plain data
+
+
+def test_before_any_grading_the_report_says_what_to_do_first(tmp_path):
+    course = Course(tmp_path)
+    course.release("01_latent_variables")
+    result = report(course, "01_latent_variables")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No submission of 01_latent_variables is graded yet: run `make grade ASSIGNMENT=01_latent_variables`" \
+        in result.stderr
+    page = (course.root / "reports" / "01_latent_variables" / "index.html").read_text(encoding="utf-8")
+    assert "No submission of 01_latent_variables is graded yet" in page and "<svg" not in page
+    assert read_csv(course.root / "reports" / "01_latent_variables" / "misconceptions.csv") == []
