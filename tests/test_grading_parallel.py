@@ -141,31 +141,38 @@ def test_rerun_skips_everyone_and_force_grades_again_through_a_lock(classes):
     assert graded_lines(three.root) == {}
     before = scores(three)
 
-    # --force, while another process holds the gradebook's write lock for 7 s (SQLite's default wait is 5 s)
+    # --force while another process holds the gradebook's exclusive lock: taken before grading starts (so it
+    # cannot come too late on a fast or loaded machine) and held until 7 s after the first job starts
+    # grading, or 17 s (SQLite's default wait is 5 s; make grade's busy timeout 60 s). A regrade that
+    # finds the same scores writes nothing, so the lock blocks reads too.
     _clear_logs(three.root)
-    log = three.root / ".nbgrader" / "autograde-logs" / ASSIGNMENT / "job-1.log"
+    logs = three.root / ".nbgrader" / "autograde-logs" / ASSIGNMENT
     held = {}
+    locked = threading.Event()
 
     def hold():
-        deadline = time.perf_counter() + 60
-        while time.perf_counter() < deadline:  # until job 1 grades its first student
-            if log.exists() and "] Autograding " in log.read_text():
+        connection = sqlite3.connect(three.root / "gradebook.db", timeout=30, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")  # no other reader or writer until COMMIT
+        locked.set()
+        deadline = time.perf_counter() + 10
+        while time.perf_counter() < deadline:
+            if any("] Autograding " in p.read_text() for p in logs.glob("job-*.log")):
                 break
             time.sleep(0.05)
-        connection = sqlite3.connect(three.root / "gradebook.db", timeout=30, isolation_level=None)
-        connection.execute("BEGIN EXCLUSIVE")
-        held["graded before"] = len(graded_lines(three.root))
         time.sleep(7)
+        held["released"] = time.perf_counter()
         connection.execute("COMMIT")
         connection.close()
 
     holder = threading.Thread(target=hold)
     holder.start()
+    assert locked.wait(30)
     forced = grade(three.root, "--force", jobs=3)
+    finished = time.perf_counter()
     holder.join()
     assert forced.returncode == 1, forced.stdout + forced.stderr
     assert f"{N} students: {N - 1} graded, 0 skipped, 1 failed" in forced.stdout, forced.stdout
-    assert held["graded before"] < N - 1  # the lock was taken while students were still to be graded
+    assert finished > held["released"]  # the grades were written after the lock (7 s or more) was released
     assert "database is locked" not in forced.stdout
     assert graded_lines(three.root) == {s: 1 for s in STUDENTS}
     assert scores(three) == before
