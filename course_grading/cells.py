@@ -17,6 +17,10 @@ writes them ``### BEGIN HIDDEN TESTS``). ``without_hidden_tests`` removes them e
 (grading and feedback must go on), for the runner and the feedback.
 """
 
+import ast
+import json
+import os
+
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
@@ -26,6 +30,29 @@ RECORD = "course_grading"
 
 #: The nbgrader flags that make a cell an nbgrader cell.
 FLAGS = ("grade", "solution", "locked", "task")
+
+def defined_functions(source):
+    """The names of the functions a cell's ``source`` defines at its top level, in order ([] if it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def source_path(coursedir, assignment, notebook):
+    """Where the assignment's source notebook (the instructor's, with answers and hidden tests) is."""
+    return os.path.join(coursedir.format_path(coursedir.source_directory, ".", assignment), f"{notebook}.ipynb")
+
+
+def source_cells(coursedir, assignment, notebook):
+    """The cells of the assignment's source notebook as JSON dicts, or None when it cannot be read."""
+    try:
+        with open(source_path(coursedir, assignment, notebook), encoding="utf-8") as fh:
+            return json.load(fh)["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
 
 _DELIMITERS = ClearHiddenTests.class_traits()
 #: What a line that opens / closes a hidden-test region contains: ``ClearHiddenTests``' defaults.

@@ -13,6 +13,15 @@ from .integrity import CheckedNotebookExporter, FlagForReview, RestoreCells
 from .submissions import install as install_autograde
 
 
+def load_app(app_class, argv=()):
+    """nbgrader's ``app_class`` configured as its command configures itself: the config files nbgrader
+    reads (the course's ``nbgrader_config.py`` in the working directory, the user's, the system's) and
+    ``argv``."""
+    app = app_class.instance()
+    app.initialize(list(argv))
+    return app
+
+
 def _default(app, trait):
     return list(app.class_traits()[trait].default())
 

@@ -21,7 +21,6 @@ The first notebook graded in a process logs what protects it, once; without a wo
 bubblewrap it says loudly that students' code runs unprotected.
 """
 
-import ast
 import importlib
 
 from nbgrader.api import Gradebook
@@ -29,21 +28,13 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
 from . import runner
-from .cells import RECORD, cell_source, grade_id_of, is_answer, is_test, nbgrader_meta
+from .cells import RECORD, cell_source, defined_functions, grade_id_of, is_answer, is_test, nbgrader_meta
 from .integrity import find_coursedir, read_release
 from .sandbox import launch
 
 SETUP_TAG = "setup"
 
 _ANNOUNCED = set()
-
-
-def _defined_functions(source):
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _served(assignment):
@@ -153,7 +144,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         exercises = []
         for cell in release_code:
             if is_answer(cell):
-                exercises.extend(n for n in _defined_functions(cell_source(cell)) if n not in exercises)
+                exercises.extend(n for n in defined_functions(cell_source(cell)) if n not in exercises)
         with Gradebook(ids["db_url"]) as gb:
             stored = gb.find_notebook(notebook, assignment)
             tests = {c.name: c.source for c in stored.source_cells if c.cell_type == "code"}

@@ -63,14 +63,13 @@ autograder's (plus extra credit). Numbers are written without trailing zeros
 """
 
 import csv
-import json
 import os
 
 from nbgrader.api import MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import ExportPlugin
 
-from .cells import nbgrader_meta
+from .cells import nbgrader_meta, source_cells, source_path
 
 __all__ = ["PerProblemExporter", "CanvasExporter", "MoodleExporter", "max_path"]
 
@@ -138,13 +137,10 @@ class PerProblemExporter(_Exporter):
     def _source_order(self, assignment, notebook):
         """grade_ids of the source notebook's graded cells, in notebook order ([] if it cannot be read)."""
         coursedir = self._coursedir()
-        path = os.path.join(coursedir.format_path(coursedir.source_directory, ".", assignment.name),
-                            f"{notebook.name}.ipynb")
-        try:
-            with open(path, encoding="utf-8") as fh:
-                cells = json.load(fh)["cells"]
-        except (OSError, ValueError, KeyError):
-            self.log.warning("Cannot read %s; using the gradebook's cell order", path)
+        cells = source_cells(coursedir, assignment.name, notebook.name)
+        if cells is None:
+            self.log.warning("Cannot read %s; using the gradebook's cell order",
+                             source_path(coursedir, assignment.name, notebook.name))
             return []
         order = []
         for cell in cells:

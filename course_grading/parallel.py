@@ -65,9 +65,9 @@ def load_app(argv=()):
     """nbgrader's AutogradeApp, configured as ``nbgrader autograde`` configures itself (config files, argv)."""
     from nbgrader.apps.autogradeapp import AutogradeApp
 
-    app = AutogradeApp.instance()
-    app.initialize(list(argv))
-    return app
+    from .config import load_app as load
+
+    return load(AutogradeApp, argv)
 
 
 def submitted_students(coursedir, assignment):

@@ -45,11 +45,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
-from .cells import RECORD, cell_source, nbgrader_meta
+from .cells import RECORD, cell_source, defined_functions, nbgrader_meta, source_cells
 from .exports import PerProblemExporter, number
 
 FULL, PARTIAL, NONE, WAITING = "full", "partial", "none", "waiting"
@@ -88,7 +85,6 @@ class Submission:
     student: str
     scores: dict                      # (notebook, grade_id) -> score, None while waiting for a grader
     total: float
-    notebook_ids: dict                # notebook -> SubmittedNotebook.id (the formgrader's page)
     verdicts: dict = field(default_factory=dict)    # (notebook, grade_id) -> the grader's verdict
     review: list = field(default_factory=list)      # (notebook, cell, reason, action)
 
@@ -102,34 +98,6 @@ class AssignmentData:
     max_score: float
 
 
-def course_config(root):
-    """The course's nbgrader configuration (``nbgrader_config.py`` at ``root``), its root set."""
-    config = Config()
-    path = os.path.join(root, "nbgrader_config.py")
-    if os.path.exists(path):
-        config.merge(PyFileConfigLoader("nbgrader_config.py", path=root).load_config())
-    config.CourseDirectory.root = os.path.abspath(root)
-    return config
-
-
-def _source_cells(coursedir, assignment, notebook):
-    """The source notebook's cells (``[]`` when it cannot be read)."""
-    path = os.path.join(coursedir.format_path(coursedir.source_directory, ".", assignment), f"{notebook}.ipynb")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)["cells"]
-    except (OSError, ValueError, KeyError):
-        return []
-
-
-def _defined_function(source):
-    """The name of the first function an answer cell defines (None if none)."""
-    for line in source.splitlines():
-        if line.startswith("def ") and "(" in line:
-            return line[4:line.index("(")].strip()
-    return None
-
-
 def _exercises(cells):
     """{grade_id: exercise} for the graded cells of a source notebook: an autograded test belongs to the
     answer cell above it (the exercise is the function that cell defines); a written answer is its own."""
@@ -140,7 +108,7 @@ def _exercises(cells):
         if not grade_id:
             continue
         if meta.get("solution") and code:
-            owner = _defined_function(cell_source(cell)) or grade_id
+            owner = next(iter(defined_functions(cell_source(cell))), grade_id)
         elif meta.get("grade") or meta.get("task"):
             exercises[grade_id] = owner if code and owner else grade_id
     return exercises
@@ -172,7 +140,7 @@ def read_assignment(gradebook, coursedir, name, base_url):
     assignment = gradebook.find_assignment(name)
     cells = []
     for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
-        source = _source_cells(coursedir, name, notebook.name)
+        source = source_cells(coursedir, name, notebook.name) or []
         exercises = _exercises(source)
         order = [nbgrader_meta(c).get("grade_id") for c in source]
         graded = {c.name: c for c in notebook.grade_cells}
@@ -183,9 +151,8 @@ def read_assignment(gradebook, coursedir, name, base_url):
     submissions = {}
     for sub in gradebook.assignment_submissions(name):
         student = sub.student.id
-        record = Submission(student, {}, float(sub.score), {})
+        record = Submission(student, {}, float(sub.score))
         for nb in sub.notebooks:
-            record.notebook_ids[nb.name] = nb.id
             link = _formgrader_link(base_url, nb.id)
             meta = _autograded_record(coursedir, student, name, nb.name)
             for label, verdict in (meta.get("verdicts") or {}).items():
@@ -239,46 +206,37 @@ def distribution(scores):
     return " ".join(f"{number(score)}:{n}" for score, n in sorted(counts.items()))
 
 
+def _tally(data, cells):
+    """How the submissions did on ``cells`` taken together: points, mean, points lost, how many got full,
+    partial, none or wait (a student waits while any of the cells waits), and the distribution."""
+    points = sum(c.max_score for c in cells)
+    counts = dict.fromkeys(OUTCOMES, 0)
+    scores = []
+    for sub in data.submissions.values():
+        values = [sub.scores.get((c.notebook, c.name)) for c in cells]
+        score = None if any(v is None for v in values) else sum(values)
+        counts[outcome(score, points)] += 1
+        if score is not None:
+            scores.append(score)
+    mean = sum(scores) / len(scores) if scores else None
+    return {"points": points, "mean": mean, "lost": (points - mean) * len(scores) if mean is not None else 0.0,
+            **counts, "distribution": distribution(scores)}
+
+
 def cell_rows(data):
-    """Per graded cell: points, mean score and how many students got full, partial, none or wait."""
-    rows = []
-    for cell in data.cells:
-        counts = dict.fromkeys(OUTCOMES, 0)
-        scores = []
-        for sub in data.submissions.values():
-            score = sub.scores.get((cell.notebook, cell.name))
-            counts[outcome(score, cell.max_score)] += 1
-            if score is not None:
-                scores.append(score)
-        rows.append({"notebook": cell.notebook, "cell": cell.name, "exercise": cell.exercise,
-                     "kind": "written" if cell.written else "test", "points": cell.max_score,
-                     "mean": sum(scores) / len(scores) if scores else None, **counts,
-                     "distribution": distribution(scores)})
-    return rows
+    """Per graded cell, in notebook order: its exercise and kind, and its :func:`_tally`."""
+    return [{"notebook": cell.notebook, "cell": cell.name, "exercise": cell.exercise,
+             "kind": "written" if cell.written else "test", **_tally(data, [cell])} for cell in data.cells]
 
 
 def exercise_rows(data):
-    """Per exercise (a function's tests together; a written answer on its own), in notebook order."""
+    """Per exercise (a function's tests together; a written answer on its own), in notebook order, with
+    the :func:`_tally` of its cells."""
     groups = defaultdict(list)
     for cell in data.cells:
         groups[(cell.notebook, cell.exercise)].append(cell)
-    rows = []
-    for (notebook, exercise), cells in groups.items():
-        points = sum(c.max_score for c in cells)
-        counts = dict.fromkeys(OUTCOMES, 0)
-        scores = []
-        for sub in data.submissions.values():
-            values = [sub.scores.get((c.notebook, c.name)) for c in cells]
-            score = None if any(v is None for v in values) else sum(values)
-            counts[outcome(score, points)] += 1
-            if score is not None:
-                scores.append(score)
-        mean = sum(scores) / len(scores) if scores else None
-        rows.append({"notebook": notebook, "exercise": exercise, "kind": "written" if cells[0].written else "code",
-                     "points": points, "mean": mean,
-                     "lost": (points - mean) * len(scores) if mean is not None else 0.0, **counts,
-                     "distribution": distribution(scores), "cells": [c.name for c in cells]})
-    return rows
+    return [{"notebook": notebook, "exercise": exercise, "kind": "written" if cells[0].written else "code",
+             **_tally(data, cells), "cells": [c.name for c in cells]} for (notebook, exercise), cells in groups.items()]
 
 
 def _failure_kind(verdict):
@@ -361,13 +319,19 @@ def _png(figure, path):
     figure.savefig(path, dpi=110, bbox_inches="tight")
 
 
-def outcome_figure(rows, label, title):
-    """Horizontal stacked bars: per row, how many students got full, partial, none, or wait."""
-    import matplotlib  # noqa: PLC0415 (matplotlib only when drawing)
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend (imported only when a report draws)."""
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
+    return plt
+
+
+def outcome_figure(rows, label, title):
+    """Horizontal stacked bars: per row, how many students got full, partial, none, or wait."""
+    plt = _pyplot()
     height = 0.9 + 0.32 * len(rows)
     figure, ax = plt.subplots(figsize=(7.5, height))
     names = [label(r) for r in rows][::-1]
@@ -393,11 +357,7 @@ def outcome_figure(rows, label, title):
 
 def totals_figure(totals, max_score, title):
     """A histogram of the submissions' totals."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
+    plt = _pyplot()
     figure, ax = plt.subplots(figsize=(7.5, 2.4))
     bins = max(1, min(30, int(max_score) + 1))
     ax.hist(totals, bins=bins, range=(0, max_score), color="#0072B2", edgecolor="white")
@@ -477,8 +437,11 @@ def _link(action):
     return f"<code>{text}</code>"
 
 
-def write_assignment_report(data, directory, config, catalogue=None, base_url="http://127.0.0.1:8888"):
-    """Write ``directory/index.html`` and its CSVs for one assignment; returns the rows written."""
+def write_assignment_report(data, directory, gradebook, app, catalogue=None, base_url="http://127.0.0.1:8888"):
+    """Write ``directory/index.html`` and its CSVs for one assignment; returns the rows written.
+
+    ``app`` is the nbgrader app whose course the gradebook is (the per-problem export reads its course
+    directory)."""
     os.makedirs(directory, exist_ok=True)
     cells = cell_rows(data)
     exercises = exercise_rows(data)
@@ -498,9 +461,7 @@ def write_assignment_report(data, directory, config, catalogue=None, base_url="h
                [[r["function"], r["mistake"], r["misconception"], r["students"], " ".join(r["student_ids"])]
                 for r in mistakes])
     _write_csv(os.path.join(directory, "review.csv"), ["student", "notebook", "cell", "reason", "action"], review)
-    exporter = PerProblemExporter(config=config, to=os.path.join(directory, "scores.csv"), assignment=[data.name])
-    with Gradebook(CourseDirectory(config=config).db_url) as gradebook:
-        exporter.export(gradebook)
+    PerProblemExporter(parent=app, to=os.path.join(directory, "scores.csv"), assignment=[data.name]).export(gradebook)
 
     submitted = len(data.submissions)
     absent = [s for s in data.students if s not in data.submissions]
@@ -595,7 +556,7 @@ def write_assignment_report(data, directory, config, catalogue=None, base_url="h
     return {"cells": cells, "exercises": exercises, "misconceptions": mistakes, "review": review}
 
 
-def write_course_report(gradebook, coursedir, directory, config, base_url):
+def write_course_report(gradebook, coursedir, directory, base_url):
     """Write ``directory/index.html``, ``course.csv`` and ``exercises.csv`` for every assignment."""
     os.makedirs(directory, exist_ok=True)
     names = sorted(a.name for a in gradebook.assignments)
@@ -665,15 +626,22 @@ def _shown(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_grading.report", description=__doc__.split("\n")[0])
     parser.add_argument("assignment", nargs="?", help="the assignment; without it, the whole course")
-    parser.add_argument("--root", default=".", help="the course root (where nbgrader_config.py is)")
+    parser.add_argument("--root", default=".", help="the course root (where nbgrader_config.py is); the report "
+                        "reads nbgrader's configuration as nbgrader's commands run there read it")
     parser.add_argument("--out", default=None, help="where to write (default: <root>/reports)")
     parser.add_argument("--url", default="http://127.0.0.1:8888",
                         help="the Jupyter server running the formgrader, for the report's links "
                              "(on a JupyterHub: https://hub.example.org/user/<instructor>)")
     args = parser.parse_args(argv)
-    config = course_config(args.root)
-    coursedir = CourseDirectory(config=config)
-    out = args.out or os.path.join(coursedir.root, "reports")
+    from nbgrader.apps.exportapp import ExportApp  # noqa: PLC0415 (nbgrader's apps only when run)
+
+    from .config import load_app  # noqa: PLC0415
+
+    given_out = os.path.abspath(args.out) if args.out else None
+    os.chdir(args.root)
+    app = load_app(ExportApp, ["--log-level=WARN"])  # its warnings, not the exporter's "Wrote" lines
+    coursedir = app.coursedir
+    out = given_out or os.path.join(coursedir.root or os.getcwd(), "reports")
     with Gradebook(coursedir.db_url) as gradebook:
         if args.assignment:
             try:
@@ -684,7 +652,7 @@ def main(argv=None):
                       "Generate and autograde it first (nbgrader generate_assignment, make grade).", file=sys.stderr)
                 return 2
             directory = os.path.join(out, args.assignment)
-            written = write_assignment_report(data, directory, config, _mistake_catalogue(), args.url)
+            written = write_assignment_report(data, directory, gradebook, app, _mistake_catalogue(), args.url)
             print(f"Wrote {_shown(os.path.join(directory, 'index.html'))} ({len(data.submissions)} submissions, "
                   f"{len(written['misconceptions'])} misconceptions, {len(written['review'])} items waiting for a "
                   "person) and its CSVs: cells.csv, exercises.csv, misconceptions.csv, review.csv, scores.csv",
@@ -693,7 +661,7 @@ def main(argv=None):
                 print(f"No submission of {args.assignment} is graded yet: run `make grade ASSIGNMENT={args.assignment}` "
                       "first.", file=sys.stderr, flush=True)
         else:
-            written = write_course_report(gradebook, coursedir, out, config, args.url)
+            written = write_course_report(gradebook, coursedir, out, args.url)
             print(f"Wrote {_shown(os.path.join(out, 'index.html'))} ({len(written['course'])} students), course.csv and "
                   "exercises.csv")
     return 0
