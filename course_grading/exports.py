@@ -69,7 +69,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import ExportPlugin
 
-from .cells import nbgrader_meta, source_cells, source_path
+from .cells import is_graded, is_task, nbgrader_meta, source_cells, source_path
 
 __all__ = ["PerProblemExporter", "CanvasExporter", "MoodleExporter", "max_path"]
 
@@ -142,12 +142,8 @@ class PerProblemExporter(_Exporter):
             self.log.warning("Cannot read %s; using the gradebook's cell order",
                              source_path(coursedir, assignment.name, notebook.name))
             return []
-        order = []
-        for cell in cells:
-            meta = nbgrader_meta(cell)
-            if (meta.get("grade") or meta.get("task")) and meta.get("grade_id"):
-                order.append(meta["grade_id"])
-        return order
+        return [nbgrader_meta(cell)["grade_id"] for cell in cells
+                if (is_graded(cell) or is_task(cell)) and nbgrader_meta(cell).get("grade_id")]
 
     def _cells(self, assignment):
         """[(notebook name, grade_id, max_score)] of the assignment's graded cells, in notebook order."""

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .cells import RECORD, cell_source, defined_functions, nbgrader_meta, source_cells
+from .cells import RECORD, cell_source, defined_functions, is_answer, is_graded, is_task, nbgrader_meta, source_cells
 from .exports import PerProblemExporter, number
 
 FULL, PARTIAL, NONE, WAITING = "full", "partial", "none", "waiting"
@@ -103,13 +103,12 @@ def _exercises(cells):
     answer cell above it (the exercise is the function that cell defines); a written answer is its own."""
     owner, exercises = None, {}
     for cell in cells:
-        meta = nbgrader_meta(cell)
-        grade_id, code = meta.get("grade_id"), cell.get("cell_type") == "code"
+        grade_id, code = nbgrader_meta(cell).get("grade_id"), cell.get("cell_type") == "code"
         if not grade_id:
             continue
-        if meta.get("solution") and code:
+        if is_answer(cell) and code:
             owner = next(iter(defined_functions(cell_source(cell))), grade_id)
-        elif meta.get("grade") or meta.get("task"):
+        elif is_graded(cell) or is_task(cell):
             exercises[grade_id] = owner if code and owner else grade_id
     return exercises
 
