@@ -11,14 +11,16 @@ covered with no extra work:
 
 import copy
 import json
+import os
 import re
+import sys
 
 from nbformat.v4 import new_code_cell
 
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
-from course import copy_course, nbgrader_config, notebook_path
+from course import ROOT, copy_course, nbgrader_config, notebook_path
 
 _SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
@@ -43,6 +45,15 @@ def answer_cells(notebook):
 def strip_solution_markers(source):
     """The answer as the student writes it: the solution region's delimiters removed."""
     return _SOLUTION_REGION.sub("", source)
+
+
+def command_env():
+    """The environment for a command run in a private course, as `make` runs it from the root: this
+    interpreter's bin first on PATH, and the repository's course_grading and em_lib importable."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
 
 
 class Course:

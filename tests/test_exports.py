@@ -7,7 +7,6 @@ the course root, its CSVs checked against the gradebook.
 """
 
 import csv
-import os
 import subprocess
 import sys
 
@@ -15,21 +14,13 @@ import pytest
 
 from nbgrader.api import Gradebook
 
-from course import ROOT
-from submissions import Course
+from submissions import Course, command_env
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 ASSIGNMENT = "01_latent_variables"
 FILLED, BLANK, WRONG, ABSENT = "s001", "s002", "s003", "s004"
 WRONG_ANSWER = {"log_joint_answer": "def log_joint(x, weights, means, variances):\n    return 0.0\n"}
-
-
-def _env():
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +46,7 @@ def course(tmp_path_factory):
 def export(course, exporter, dest):
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", "export", f"--exporter=course_grading.exports.{exporter}", f"--to={dest}"],
-        cwd=course.root, env=_env(), capture_output=True, text=True, timeout=120)
+        cwd=course.root, env=command_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     with open(dest, newline="", encoding="utf-8") as fh:
         return list(csv.reader(fh))

@@ -8,7 +8,6 @@ again, while another process holds the gradebook's write lock for longer than
 SQLite's default busy timeout (5 s).
 """
 
-import os
 import re
 import shutil
 import sqlite3
@@ -20,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from course import ROOT
-from submissions import Course, auto_total
+from submissions import Course, auto_total, command_env
 
 from course_grading import parallel
 
@@ -37,19 +35,10 @@ WRONG = {  # some students lose points, so equal scores mean something
 BLANK = {"s004", "42"}
 
 
-def _env():
-    env = dict(os.environ)
-    bin_dir = os.path.dirname(sys.executable)
-    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-    # The private course imports the repository's course_grading (as `make grade` does from the root).
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
 def grade(root, *args, jobs=3):
     """`python -m course_grading.parallel` run from the course root, as `make grade` runs it."""
     return subprocess.run([sys.executable, "-m", "course_grading.parallel", ASSIGNMENT, "--jobs", str(jobs), *args],
-                          cwd=root, env=_env(), capture_output=True, text=True, timeout=600)
+                          cwd=root, env=command_env(), capture_output=True, text=True, timeout=600)
 
 
 def scores(course):

@@ -11,7 +11,6 @@ against the seeding and the gradebook; its page is opened in Chromium.
 import copy
 import csv
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from nbgrader.api import Gradebook
 
 from browser import chromium
 from course import ROOT
-from submissions import Course
+from submissions import Course, command_env
 from wrong_answers import WRONG_ANSWERS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -56,15 +55,8 @@ def _seeded_answers():
     return out
 
 
-def _env():
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
 def report(course, *args):
-    return subprocess.run([sys.executable, "-m", "course_grading.report", *args], cwd=course.root, env=_env(),
+    return subprocess.run([sys.executable, "-m", "course_grading.report", *args], cwd=course.root, env=command_env(),
                           capture_output=True, text=True, timeout=300)
 
 
