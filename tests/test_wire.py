@@ -36,12 +36,25 @@ _plain = st.recursive(
 )
 
 
+def _parts(number):
+    return (number.real, number.imag) if isinstance(number, complex) else (number,)
+
+
+def _same_real(x, y):
+    """The same float: both NaN, or equal with the same sign (0.0 is not -0.0)."""
+    return (math.isnan(x) and math.isnan(y)) or (x == y and math.copysign(1.0, x) == math.copysign(1.0, y))
+
+
 def _same(a, b):
     """Equal in type and value (NaN equal to NaN, arrays equal in dtype, shape and bytes)."""
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
     if isinstance(a, np.generic):
-        return type(a) is type(b) and np.asarray(a).tobytes() == np.asarray(b).tobytes()
+        if type(a) is not type(b):
+            return False
+        if a.dtype.kind in "fc":  # a NaN is a NaN whatever its sign bit (JSON has one NaN); -0.0 stays -0.0
+            return all(_same_real(x, y) for x, y in zip(_parts(a.item()), _parts(b.item())))
+        return np.asarray(a).tobytes() == np.asarray(b).tobytes()
     if type(a) is not type(b):
         return False
     if isinstance(a, (list, tuple)):
